@@ -1,0 +1,217 @@
+"""Array backends: where arrays live and the few kernels the array API lacks.
+
+recon code is written once against the Python array API standard.  At the top of a
+function it asks ``xp = array_namespace(*inputs)`` and from then on uses only standard
+calls, so a NumPy input gives a NumPy result and a CuPy input a CuPy result, with dtype
+preserved.  Two things are not decided by the inputs and live here:
+
+* the **default backend** for arrays recon *creates* from nothing (phantoms, kernels,
+  random start vectors): ``set_default("cupy")`` or ``with use("cupy"): ...``;
+* **per-library kernels** for operations the standard has no call for (padding with
+  reflection, scatter-add, writing into a preallocated output).  Each dispatches on the
+  namespace and falls back to a generic, slower, standard-only version.
+
+Mixing arrays of two libraries or two devices is an error that says which met; recon
+never copies between host and device behind the user's back.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "array_namespace",
+    "get_default",
+    "set_default",
+    "use",
+    "namespace",
+    "asarray",
+    "to_numpy",
+    "is_numpy",
+    "is_cupy",
+    "real_dtype",
+    "check_finite",
+    "apply_into",
+    "pad_edge",
+]
+
+_BACKENDS = ("numpy", "cupy")
+_state = threading.local()
+
+
+def _library_name(x) -> str:
+    return type(x).__module__.split(".")[0]
+
+
+def array_namespace(*arrays):
+    """Array-API namespace shared by ``arrays`` (``None`` entries and Python scalars ignored).
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from different libraries (e.g. NumPy and CuPy), with the
+        libraries named; recon never converts silently between them.
+    ValueError
+        If the arrays live on different devices of the same library.
+    """
+    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
+    if not arrs:
+        return namespace(get_default())
+    try:
+        xp = array_namespace_compat(*arrs)
+    except TypeError as err:
+        libs = sorted({_library_name(a) for a in arrs})
+        raise TypeError(
+            f"arrays from different libraries met ({', '.join(libs)}); convert explicitly, "
+            "e.g. with recon.backend.asarray(x, backend=...) or recon.backend.to_numpy(x)"
+        ) from err
+    devices = {str(array_api_compat.device(a)) for a in arrs}
+    if len(devices) > 1:
+        raise ValueError(f"arrays on different devices met ({', '.join(sorted(devices))}); move them explicitly")
+    return xp
+
+
+array_namespace_compat = array_api_compat.array_namespace
+
+
+def get_default() -> str:
+    """Name of the backend used for arrays recon creates (``"numpy"`` unless changed)."""
+    return getattr(_state, "default", "numpy")
+
+
+def set_default(backend: str) -> None:
+    """Choose where arrays recon *creates* live: ``"numpy"`` or ``"cupy"``.
+
+    Arrays passed in by the user are never moved; this only affects phantoms, kernels,
+    random start vectors and the like.
+    """
+    namespace(backend)  # validates and imports
+    _state.default = backend
+
+
+@contextlib.contextmanager
+def use(backend: str):
+    """Context manager: ``with recon.backend.use("cupy"): ...`` sets the default backend inside."""
+    previous = get_default()
+    set_default(backend)
+    try:
+        yield namespace(backend)
+    finally:
+        _state.default = previous
+
+
+def namespace(backend: str | None = None):
+    """The array-API namespace of a backend name (``None``: the default backend)."""
+    backend = get_default() if backend is None else backend
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        import array_api_compat.numpy as xp_np
+
+        return xp_np
+    try:
+        import cupy  # noqa: F401
+        import array_api_compat.cupy as xp_cp
+    except ImportError as err:  # pragma: no cover - depends on the machine
+        raise ImportError("backend 'cupy' needs CuPy: pip install 'recon[gpu]'") from err
+    return xp_cp
+
+
+def asarray(x, *, dtype=None, backend: str | None = None, xp=None):
+    """``x`` as an array of ``xp`` (or of the named/default backend), optionally cast.
+
+    This is the explicit way to move data between libraries: from NumPy to CuPy it is a
+    host-to-device copy, requested by the caller.
+    """
+    if xp is None:
+        xp = namespace(backend)
+    if _library_name(x) == "cupy" and not is_cupy(xp):
+        x = x.get()
+    return xp.asarray(x, dtype=dtype)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy copy/view of any supported array (device-to-host copy for CuPy)."""
+    if _library_name(x) == "cupy":
+        return x.get()
+    if _library_name(x) == "array_api_strict":
+        return np.from_dlpack(x)
+    return np.asarray(x)
+
+
+def is_numpy(xp) -> bool:
+    return array_api_compat.is_numpy_namespace(xp)
+
+
+def is_cupy(xp) -> bool:
+    return array_api_compat.is_cupy_namespace(xp)
+
+
+def real_dtype(xp, dtype):
+    """The real floating dtype matching ``dtype`` (float32 for float32/complex64, else float64)."""
+    if dtype in (xp.float32, xp.complex64):
+        return xp.float32
+    return xp.float64
+
+
+def check_finite(x, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``x`` holds NaN or infinity."""
+    xp = array_namespace(x)
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"{name} contains NaN or infinity")
+
+
+def apply_into(func: str, out, *args, index=...):
+    """``out[index] = xp.<func>(*args)`` without a temporary where the library allows it.
+
+    On NumPy and CuPy the ufunc writes straight into the view ``out[index]`` (``out=``);
+    elsewhere the result is computed and assigned.  Hot loops (TV, PDHG) use this to keep
+    one memory pass per operation.  Returns ``out``.
+    """
+    xp = array_namespace(out)
+    if is_numpy(xp) or is_cupy(xp):
+        getattr(xp, func)(*args, out=out[index])
+    else:
+        out[index] = getattr(xp, func)(*args)
+    return out
+
+
+def pad_edge(x, widths, mode: str = "zero"):
+    """Pad ``x`` by ``widths`` (a ``(before, after)`` pair per axis).
+
+    ``mode`` is ``"zero"`` (constant 0) or ``"symmetric"`` (mirror including the edge
+    sample, as ``numpy.pad(..., mode="symmetric")``).  Generic code built from
+    ``concat``, so it runs on any array-API library.
+    """
+    xp = array_namespace(x)
+    if mode not in ("zero", "symmetric"):
+        raise ValueError(f"mode must be 'zero' or 'symmetric', got {mode!r}")
+    for axis, (before, after) in enumerate(widths):
+        if before == 0 and after == 0:
+            continue
+        n = x.shape[axis]
+        parts = []
+        if mode == "zero":
+            shp = list(x.shape)
+            if before:
+                shp[axis] = before
+                parts.append(xp.zeros(tuple(shp), dtype=x.dtype, device=array_api_compat.device(x)))
+            parts.append(x)
+            if after:
+                shp[axis] = after
+                parts.append(xp.zeros(tuple(shp), dtype=x.dtype, device=array_api_compat.device(x)))
+        else:
+            if before > n or after > n:
+                raise ValueError(f"symmetric padding of {before, after} exceeds axis length {n}")
+            idx_before = list(range(before - 1, -1, -1))
+            idx_after = list(range(n - 1, n - 1 - after, -1))
+            if before:
+                parts.append(xp.take(x, xp.asarray(idx_before, device=array_api_compat.device(x)), axis=axis))
+            parts.append(x)
+            if after:
+                parts.append(xp.take(x, xp.asarray(idx_after, device=array_api_compat.device(x)), axis=axis))
+        x = xp.concat(parts, axis=axis)
+    return x

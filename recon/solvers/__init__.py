@@ -1,0 +1,2 @@
+"""Solvers: functions of their problem, each returning a :class:`Result`."""
+from .result import History, Result
