@@ -54,7 +54,7 @@ def test_pad_edge_matches_numpy(xp, make, mode):
 def test_apply_into_writes_view(xp, make):
     out = make(np.zeros((3, 4)))
     a, b = make(np.ones((3, 4))), make(np.full((3, 4), 3.0))
-    backend.apply_into("subtract", out, a[1:], b[1:], index=(slice(1, None), ...))
+    backend.apply_into("subtract", out, a[1:, ...], b[1:, ...], index=(slice(1, None), ...))
     res = backend.to_numpy(out)
     assert np.all(res[0] == 0) and np.all(res[1:] == -2)
 
