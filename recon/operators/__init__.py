@@ -13,3 +13,6 @@ from .base import (
     zeros_like,
 )
 from .gradient import Divergence, Gradient
+from .convolution import Blur, Convolution, disk_kernel, gaussian_kernel, motion_kernel
+from .sampling import Crop, Downsample, Mask, Pad, Subsample
+from .wavelet import Wavelet
