@@ -151,7 +151,7 @@ class Convolution(LinearOperator):
         """Half-plane (rfftn) spectrum of the embedded kernel in the complex dtype matching ``dtype``."""
         key = str(dtype)
         if key not in self._spectra:
-            H = xp.fft.rfftn(self._embedded_kernel(), s=self._fft_shape)
+            H = xp.fft.rfftn(self._embedded_kernel(), s=self._fft_shape, axes=tuple(range(len(self._fft_shape))))
             self._spectra[key] = H if dtype == xp.float64 else xp.astype(H, xp.complex64)
         return self._spectra[key]
 
