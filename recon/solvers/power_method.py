@@ -1,0 +1,117 @@
+r"""Power methods: the norm of a linear operator, and eigenfunctions of nonlinear (proximal) operators.
+
+For an absolutely one-homogeneous functional :math:`J` (TV, :math:`\ell^1`, ...), a
+*nonlinear eigenfunction* is a :math:`u \neq 0` with :math:`\lambda u \in \partial J(u)`; then
+:math:`J(u) = \lambda\|u\|^2`.  Such a :math:`u` is shrunk, not deformed, by the proximal map:
+:math:`\operatorname{prox}_{tJ}(u) = (1 - t\lambda)\,u` for :math:`t\lambda < 1`.
+The nonlinear power method iterates the proximal map and renormalises, and converges to such
+eigenfunctions; along the way the Rayleigh quotient :math:`J(u_k)/\|u_k\|` does not increase.
+
+References
+----------
+Bungert, L., Hait-Fraenkel, E., Papadakis, N., Gilboa, G. (2021). Nonlinear power method for
+computing eigenvectors of proximal operators and neural networks. *SIAM J. Imaging Sci.* 14(3).
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import check_finite
+from ..operators.base import norm, vdot
+from .result import History, Result, check_positive_int, check_tol, progress_bar
+
+__all__ = ["operator_norm", "nonlinear_power_method"]
+
+
+def operator_norm(op, *, iters: int = 500, rtol: float = 1e-7, seed: int = 0) -> float:
+    """:math:`\\|A\\|` of a :class:`~recon.operators.LinearOperator` by power iteration on :math:`A^*A`.
+
+    Thin, documented entry point to ``op.norm(recompute=True, ...)``.
+    """
+    check_positive_int(iters, "iters")
+    return op.norm(iters=iters, rtol=rtol, seed=seed, recompute=True)
+
+
+def nonlinear_power_method(
+    T,
+    u0,
+    *,
+    J=None,
+    iters: int = 1000,
+    tol: float = 1e-6,
+    record_every: int = 1,
+    callback=None,
+    progress: bool = False,
+) -> Result:
+    r"""Nonlinear power method :math:`u_{k+1} = T(u_k) / \|T(u_k)\|`.
+
+    Parameters
+    ----------
+    T : callable
+        The map to iterate, typically ``lambda u: J.prox(u, t)`` for an absolutely
+        one-homogeneous :math:`J`, or any denoiser.  Must return an array shaped like ``u``.
+    u0 : array
+        Start (non-zero).  For TV start orthogonal to the constants (zero mean): constants are
+        the null space of TV and the iteration would otherwise converge to them.
+    J : Functional, optional
+        When given, the Rayleigh quotient :math:`J(u_k)/\|u_k\|` is recorded (``"rayleigh"``).
+    iters : int
+        Maximum number of iterations.
+    tol : float
+        Stop when the eigen-residual :math:`\|T(u) - c\,u\| / \|T(u)\| \le` ``tol``, with
+        :math:`c = \langle T(u), u\rangle/\|u\|^2` the best factor (``"residual"`` in history).
+
+    Returns
+    -------
+    Result
+        ``x`` the normalised eigenfunction candidate (:math:`\|x\| = 1`);
+        ``extras["factor"]`` the last :math:`c`, so :math:`T(x) \approx c\,x`; for
+        :math:`T = \operatorname{prox}_{tJ}` the eigenvalue is :math:`\lambda = (1 - c)/t`.
+        history: ``residual``, ``factor`` and, with ``J``, ``rayleigh``.
+
+    Notes
+    -----
+    For :math:`T = \operatorname{prox}_{tJ}` with :math:`J` convex and absolutely one-homogeneous,
+    :math:`J(u_k)/\|u_k\|` is non-increasing and accumulation points are eigenfunctions
+    (Bungert et al. 2021, Thm. 4.2); the iteration stops early if :math:`T(u) = 0` (e.g.
+    :math:`t` too large: everything is shrunk to zero), with ``converged=False``.
+    """
+    check_positive_int(iters, "iters")
+    check_positive_int(record_every, "record_every")
+    tol = check_tol(tol)
+    if not hasattr(u0, "shape"):
+        raise TypeError(f"u0 must be an array, got {type(u0).__name__}")
+    check_finite(u0, "u0")
+    nu = norm(u0)
+    if nu == 0:
+        raise ValueError("u0 must be non-zero")
+    u = u0 * (1.0 / nu)
+    history = History()
+    bar = progress_bar(iters, progress, "nonlinear power method")
+    converged, message, factor = False, "maximum number of iterations reached", math.nan
+    k = 0
+    try:
+        for k in range(1, iters + 1):
+            Tu = T(u)
+            nT = norm(Tu)
+            if nT == 0 or not math.isfinite(nT):
+                message = "T(u) vanished (or is not finite): nothing left to normalise"
+                break
+            factor = vdot(Tu, u)  # ||u|| = 1
+            residual = norm(Tu - factor * u) / nT
+            if k % record_every == 0 or residual <= tol:
+                values = {"residual": residual, "factor": factor}
+                if J is not None:
+                    values["rayleigh"] = J(u)
+                history.record(k, **values)
+            u = Tu * (1.0 / nT)
+            bar.update()
+            if residual <= tol:
+                converged, message = True, f"eigen-residual {residual:.2e} <= tol"
+                break
+            if callback is not None and callback(k, u):
+                converged, message = True, "stopped by callback"
+                break
+    finally:
+        bar.close()
+    return Result(u, k, converged, history, message, {"factor": factor})

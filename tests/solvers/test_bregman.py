@@ -1,0 +1,71 @@
+"""Linearized Bregman: basis pursuit recovered exactly, step-size condition, discrepancy principle."""
+import numpy as np
+import pytest
+
+from recon.backend import to_numpy
+from recon.functionals.norms import L1
+from recon.operators import MatrixOperator
+from recon.solvers.bregman import linearized_bregman
+
+
+def _compressed_sensing(m=200, n=1000, k=20, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n)) / np.sqrt(m)
+    x = np.zeros(n)
+    x[rng.choice(n, k, replace=False)] = rng.standard_normal(k)
+    return A, x
+
+
+@pytest.mark.parametrize("momentum", [False, True])
+def test_basis_pursuit_exact_recovery(momentum):
+    A, x_true = _compressed_sensing()
+    mu = 10 * np.abs(x_true).max()  # exact regularisation of the augmented l1 problem (Yin 2010)
+    res = linearized_bregman(MatrixOperator(A), A @ x_true, mu * L1(), iters=20000, tol=1e-10, momentum=momentum)
+    assert res.converged
+    assert np.linalg.norm(res.x - x_true) / np.linalg.norm(x_true) <= 1e-6
+
+
+def test_momentum_needs_fewer_iterations():
+    A, x_true = _compressed_sensing(seed=1)
+    y = A @ x_true
+    plain = linearized_bregman(MatrixOperator(A), y, 5.0 * L1(), iters=20000, tol=1e-8)
+    fast = linearized_bregman(MatrixOperator(A), y, 5.0 * L1(), iters=20000, tol=1e-8, momentum=True)
+    assert fast.converged and plain.converged
+    assert fast.iterations < plain.iterations
+
+
+def test_float32_and_strict_backend(xp, dtype, make):
+    A, x_true = _compressed_sensing(m=60, n=150, k=5, seed=2)
+    K = MatrixOperator(make(A))
+    res = linearized_bregman(K, make(A @ x_true), 10.0 * L1(), iters=5000, tol=1e-5, momentum=True)
+    assert res.x.dtype == dtype
+    err = np.linalg.norm(to_numpy(res.x) - x_true) / np.linalg.norm(x_true)
+    assert err <= (1e-3 if dtype == xp.float32 else 1e-5)
+
+
+def test_discrepancy_principle_stops_at_noise_level():
+    A, x_true = _compressed_sensing(seed=3)
+    rng = np.random.default_rng(5)
+    noise = 0.01 * rng.standard_normal(A.shape[0])
+    y = A @ x_true + noise
+    delta = float(np.linalg.norm(noise))
+    res = linearized_bregman(MatrixOperator(A), y, 5.0 * L1(), iters=20000, noise_level=delta, eta=1.1)
+    assert res.converged and "discrepancy" in res.message
+    r = res.history["residual"]
+    assert r[-1] <= 1.1 * delta < r[-2]  # the first iterate inside the discrepancy ball
+
+
+def test_bad_input_names_argument():
+    A, x_true = _compressed_sensing(m=20, n=40, k=2)
+    K = MatrixOperator(A)
+    y = A @ x_true
+    with pytest.raises(ValueError, match="tau"):
+        linearized_bregman(K, y, L1(), tau=3.0 / K.norm() ** 2)
+    with pytest.raises(ValueError, match="y has shape"):
+        linearized_bregman(K, np.zeros(21), L1())
+    with pytest.raises(ValueError, match="y contains NaN"):
+        linearized_bregman(K, np.full(20, np.nan), L1())
+    with pytest.raises(ValueError, match="noise_level"):
+        linearized_bregman(K, y, L1(), noise_level=-1.0)
+    with pytest.raises(ValueError, match="delta"):
+        linearized_bregman(K, y, L1(), delta=0.0)
