@@ -2,6 +2,13 @@ r"""Sampling operators: masks, subsampling, block-mean downsampling, padding and
 
 All are written against the array API (boolean indexing, slicing, ``xp.where``), so they run
 on NumPy, CuPy and any standard-conforming library, and preserve the input's dtype.
+
+References
+----------
+Bertero, M., Boccacci, P. (1998). *Introduction to Inverse Problems in Imaging*. IOP Publishing.
+Elad, M., Feuer, A. (1997). Restoration of a single superresolution image from several blurred,
+noisy, and undersampled measured images. *IEEE Trans. Image Process.* 6(12), 1646-1658
+(the blur-then-decimate observation model that :class:`Downsample` @ :class:`Convolution` builds).
 """
 from __future__ import annotations
 
@@ -187,7 +194,7 @@ class Pad(LinearOperator):
     mode : {"zero", "symmetric"}
     """
 
-    def __init__(self, shape, widths, *, mode: str = "zero"):
+    def __init__(self, shape, widths, mode: str = "zero"):
         shape = _check_shape(shape)
         widths = _widths(widths, len(shape))
         if mode not in ("zero", "symmetric"):

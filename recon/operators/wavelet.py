@@ -65,7 +65,7 @@ class Wavelet(LinearOperator):
     Academic Press, ch. 7 (orthogonal wavelet bases, periodic wavelets).
     """
 
-    def __init__(self, shape, wavelet: str = "db4", *, levels: int | None = None, mode: str = "periodization"):
+    def __init__(self, shape, wavelet: str = "db4", levels: int | None = None, mode: str = "periodization"):
         pywt = _pywt()
         shape = tuple(int(n) for n in shape)
         if not shape or any(n < 1 for n in shape):
