@@ -34,7 +34,7 @@ import numpy as np
 
 from .backend import to_numpy
 
-__all__ = ["read_image", "write_image", "FORMATS"]
+__all__ = ["read_image", "write_image", "atomic_write", "FORMATS"]
 
 FORMATS = (".npy", ".png", ".tif", ".tiff")
 _LUMINANCE = np.array([0.2125, 0.7154, 0.0721])
@@ -163,17 +163,74 @@ def write_image(path, x, *, force: bool = False) -> None:
     """
     path = Path(path)
     suffix = _format(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"output file exists: {str(path)!r} (use force=True / --force to overwrite)")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"output directory does not exist: {str(directory)!r}")
+    _check_destination(path, force)
     array = to_numpy(x)
     encode = {".npy": _encode_npy, ".png": _encode_png, ".tif": _encode_tiff, ".tiff": _encode_tiff}[suffix]
     if suffix != ".npy" and not np.all(np.isfinite(array)):
         raise ValueError(f"cannot write {str(path)!r}: image contains NaN or infinity")
-    payload = encode(array, path)
-    _commit(path, directory, payload, force)
+    atomic_write(path, encode(array, path), force=force)
+
+
+def _exists_error(path: Path) -> FileExistsError:
+    return FileExistsError(f"output file exists: {str(path)!r} (use force=True / --force to overwrite)")
+
+
+def _check_destination(path: Path, force: bool) -> Path:
+    """The directory of ``path``, after checking it exists and ``path`` may be written."""
+    if path.exists() and not force:
+        raise _exists_error(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"output directory does not exist: {str(directory)!r}")
+    return directory
+
+
+def atomic_write(path, write, *, force: bool = False) -> None:
+    """Create ``path`` with ``write(file)`` so that it appears complete or not at all.
+
+    ``write`` receives a binary file object opened on a temporary file in the directory of
+    ``path`` (same file system, so the final rename is atomic); if it raises, the temporary
+    file is removed and ``path`` is untouched.  Used for images here and for figures by the CLI.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination.
+    write : callable
+        ``write(f)`` writes the whole content to the binary file object ``f``.
+    force : bool, default False
+        Replace an existing ``path``; otherwise an existing ``path`` raises ``FileExistsError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from recon.io import atomic_write
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> atomic_write(path, lambda f: f.write(b"done"))
+    >>> open(path).read()
+    'done'
+    """
+    path = Path(path)
+    directory = _check_destination(path, force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    os.close(fd)  # reopened by name: writers such as tifffile want a named file object
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates 0600; give the result the permissions an ordinary open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        if force:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _encode_npy(array, path):
@@ -208,39 +265,16 @@ def _encode_tiff(array, path):
     return write
 
 
-def _commit(path: Path, directory: Path, write, force: bool) -> None:
-    """Run ``write(file)`` on a temporary file in ``directory``, then move it onto ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    os.close(fd)  # reopened by name: writers such as tifffile want a named file object
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600; give the result the permissions an ordinary open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        if force:
-            os.replace(tmp, path)
-        else:
-            _link_new(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _link_new(tmp: str, path: Path) -> None:
     """Move ``tmp`` to ``path`` only if ``path`` does not exist (no overwrite race)."""
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise FileExistsError(f"output file exists: {str(path)!r} (use force=True / --force to overwrite)") from None
+        raise _exists_error(path) from None
     except OSError:
         # file systems without hard links: the check above is the best we can do
         if path.exists():
-            raise FileExistsError(f"output file exists: {str(path)!r} (use force=True / --force to overwrite)")
+            raise _exists_error(path) from None
         os.replace(tmp, path)
         return
     os.unlink(tmp)
