@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 
 from ..backend import check_finite
-from ..operators.base import LinearOperator, norm, zeros_like
+from ..operators.base import Identity, LinearOperator, norm, zeros_like
 from .result import History, Result, check_positive_int, check_tol, progress_bar
 
-__all__ = ["linearized_bregman"]
+__all__ = ["bregman", "linearized_bregman"]
 
 
 def _check_problem(K, y, noise_level, eta):
@@ -163,6 +163,121 @@ def linearized_bregman(
     finally:
         bar.close()
     extras = {"p": p, "tau": tau}
+    if keep_iterates:
+        extras["iterates"] = iterates
+    return Result(x, k, converged, history, message, extras)
+
+
+def bregman(
+    K,
+    y,
+    J,
+    *,
+    tau: float = 1.0,
+    iters: int = 20,
+    tol: float = 1e-6,
+    noise_level: float | None = None,
+    eta: float = 1.0,
+    inner_iters: int = 500,
+    inner_tol: float = 1e-6,
+    keep_iterates: bool = False,
+    callback=None,
+    progress: bool = False,
+) -> Result:
+    r"""Bregman iterations for :math:`L(x) = \tfrac12\|Kx - y\|^2` and a convex regularizer :math:`J`.
+
+    .. math::
+        x_{k+1} = \operatorname{argmin}_x D_J^{p_k}(x, x_k) + \tau L(x), \qquad
+        p_{k+1} = p_k - \tau\nabla L(x_{k+1}) \in \partial J(x_{k+1}),
+
+    with :math:`p_0 = 0`; for the quadratic :math:`L` this is "adding back the residual":
+    :math:`b_{k+1} = b_k + (y - Kx_{k+1})`, :math:`b_0 = y`, and
+    :math:`x_{k+1} = \operatorname{argmin}_x J(x) + \tfrac\tau2\|Kx - b_k\|^2`.
+    The residual :math:`\|Kx_k - y\|` decreases monotonically; with noisy data the iterates first
+    approach the truth, then fit the noise, so stop by the discrepancy principle.
+
+    Parameters
+    ----------
+    K : LinearOperator or None
+        Forward operator; ``None`` (or :class:`~recon.operators.Identity`) for denoising, where each
+        subproblem is one prox, :math:`x_{k+1} = \operatorname{prox}_{J/\tau}(b_k)`.
+    y : array
+    J : Functional
+        Convex with ``prox`` (e.g. ``TV()``, ``mu * L1()``); the TV prox keeps its dual variable
+        between calls, so subproblems are warm-started.
+    tau : float
+        Weight of the data term in each subproblem (> 0); small :math:`\tau` = strong
+        regularisation per step = a finer path.
+    iters : int
+        Maximum number of outer (Bregman) iterations.
+    tol : float
+        Stop when :math:`\|Kx_k - y\| \le \text{tol}\,\|y\|`.
+    noise_level, eta : float, optional
+        Discrepancy principle: stop at the first :math:`k` with :math:`\|Kx_k - y\| \le \eta\,\delta`,
+        :math:`\delta` = ``noise_level`` the norm of the noise.
+    inner_iters, inner_tol : int, float
+        For a general ``K`` each subproblem is solved by :func:`~recon.solvers.fista`, warm-started at
+        :math:`x_k`, to relative change ``inner_tol`` (at most ``inner_iters`` iterations).  For
+        denoising the accuracy is the prox's own (e.g. ``TV(inner_tol=...)``).
+    keep_iterates : bool
+        Keep every :math:`x_k` in ``extras["iterates"]``.
+
+    Returns
+    -------
+    Result
+        history: ``residual`` (always) and ``J``; extras: ``p`` (the subgradient, :math:`\tau K^*(b_k - y)`),
+        ``iterates`` if asked.
+
+    References
+    ----------
+    Osher, Burger, Goldfarb, Xu, Yin (2005), see the module docstring.
+    """
+    if K is None:
+        K = Identity(tuple(getattr(y, "shape", ())))
+    _check_problem(K, y, noise_level, eta)
+    check_positive_int(iters, "iters")
+    check_positive_int(inner_iters, "inner_iters")
+    tol = check_tol(tol)
+    inner_tol = check_tol(inner_tol, "inner_tol")
+    if not (tau > 0 and math.isfinite(tau)):
+        raise ValueError(f"tau must be > 0, got {tau}")
+    denoising = isinstance(K, Identity)
+    ynorm = norm(y)
+    b = y
+    x = None
+    history = History()
+    iterates = []
+    bar = progress_bar(iters, progress, "Bregman")
+    converged, message, k = False, "maximum number of iterations reached", 0
+    try:
+        for k in range(1, iters + 1):
+            if denoising:
+                x = J.prox(b, 1.0 / tau)
+            else:
+                from ..functionals.data import L2DataFidelity
+                from .proximal_gradient import fista
+
+                x0 = K.adjoint(zeros_like(y)) if x is None else x
+                x = fista(tau * L2DataFidelity(b, K), J, x0, iters=inner_iters, tol=inner_tol).x
+            residual = y - K(x)
+            b = b + residual
+            r = norm(residual)
+            history.record(k, residual=r, J=J(x))
+            if keep_iterates:
+                iterates.append(x)
+            bar.update()
+            if noise_level is not None and r <= eta * noise_level:
+                converged, message = True, f"discrepancy principle: residual {r:.3g} <= eta * noise_level"
+                break
+            if r <= tol * ynorm:
+                converged, message = True, f"relative residual {r / ynorm:.2e} <= tol"
+                break
+            if callback is not None and callback(k, x):
+                converged, message = True, "stopped by callback"
+                break
+    finally:
+        bar.close()
+    extras = {"p": tau * K.adjoint(b - y)}
     if keep_iterates:
         extras["iterates"] = iterates
     return Result(x, k, converged, history, message, extras)

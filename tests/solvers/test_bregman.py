@@ -69,3 +69,59 @@ def test_bad_input_names_argument():
         linearized_bregman(K, y, L1(), noise_level=-1.0)
     with pytest.raises(ValueError, match="delta"):
         linearized_bregman(K, y, L1(), delta=0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Bregman iterations with TV: contrast loss of plain TV, contrast recovered, discrepancy stop
+# --------------------------------------------------------------------------------------------
+def _disk(n=64, r=12):
+    yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    return (xx**2 + yy**2 <= r**2).astype(float)
+
+
+def test_tv_bregman_recovers_contrast_of_a_disk():
+    from recon.functionals.tv import TV
+    from recon.solvers.bregman import bregman
+
+    r, w = 12, 1.5
+    u = _disk(r=r)
+    tv = TV(inner_tol=1e-6, inner_iters=3000)
+    plain = tv.prox(u, w)
+    # continuum law for a disk of height 1: TV denoising lowers it by w * perimeter / area = 2 w / r
+    assert plain[u > 0].mean() == pytest.approx(1 - 2 * w / r, rel=0.05)
+    res = bregman(None, u, tv, tau=1 / w, iters=4, tol=0, keep_iterates=True)
+    heights = [x[u > 0].mean() for x in res.extras["iterates"]]
+    assert heights[0] == pytest.approx(plain[u > 0].mean(), rel=1e-4)  # first step is plain TV
+    assert abs(heights[2] - 1) <= 0.01
+    assert np.all(np.diff(res.history["residual"]) < 0)
+
+
+def test_tv_bregman_discrepancy_principle_stops_before_the_noise_returns():
+    from recon.functionals.tv import TV
+    from recon.solvers.bregman import bregman
+
+    u = _disk()
+    noise = 0.1 * np.random.default_rng(0).standard_normal(u.shape)
+    f = u + noise
+    tv = TV(inner_tol=1e-5, inner_iters=2000)
+    path = bregman(None, f, tv, tau=0.5, iters=25, tol=0, keep_iterates=True)
+    errors = [np.linalg.norm(x - u) for x in path.extras["iterates"]]
+    best = int(np.argmin(errors))
+    assert errors[-1] > 2 * errors[best]  # run long enough and the noise comes back
+    stopped = bregman(None, f, tv, tau=0.5, iters=25, noise_level=float(np.linalg.norm(noise)))
+    assert stopped.converged and "discrepancy" in stopped.message
+    assert stopped.iterations <= best + 2  # stops before the noise returns
+    assert np.linalg.norm(stopped.x - u) <= 1.2 * errors[best]
+
+
+def test_bregman_with_operator_matches_denoising_path():
+    # with K = 2 I, the subproblem solved by fista must equal the closed-form prox path of K = I on y / 2
+    from recon.functionals.tv import TV
+    from recon.operators import Identity
+    from recon.solvers.bregman import bregman
+
+    u = _disk(n=24, r=5)
+    K = 2.0 * Identity(u.shape)
+    a = bregman(K, 2.0 * u, TV(inner_tol=1e-8, inner_iters=5000), tau=1.0, iters=3, tol=0, inner_tol=1e-10, inner_iters=3000)
+    b = bregman(None, u, TV(inner_tol=1e-8, inner_iters=5000), tau=4.0, iters=3, tol=0)
+    assert np.linalg.norm(a.x - b.x) <= 1e-4 * np.linalg.norm(b.x)
