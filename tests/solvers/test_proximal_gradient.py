@@ -21,7 +21,7 @@ def _least_squares(make, m=20, n=8, seed=0):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_least_squares_matches_lstsq(solver, xp, dtype, make):
     A, b, x_star, f = _least_squares(make)
-    res = solver(f, None, make(np.zeros(8)), iters=3000, tol=0.0 if dtype == xp.float64 else 1e-7)
+    res = solver(f, None, make(np.zeros(8)), iters=3000, tol=1e-13 if dtype == xp.float64 else 1e-7)
     assert res.x.dtype == dtype
     err = np.linalg.norm(to_numpy(res.x) - x_star) / np.linalg.norm(x_star)
     assert err <= (1e-6 if dtype == xp.float64 else 1e-4)
@@ -31,7 +31,7 @@ def test_least_squares_matches_lstsq(solver, xp, dtype, make):
 def test_lasso_satisfies_kkt(solver, xp, dtype, make):
     A, b, lam = lasso_problem()
     f = LeastSquares(MatrixOperator(make(A)), make(b))
-    res = solver(f, L1(lam), make(np.zeros(A.shape[1])), iters=3000, tol=0.0)
+    res = solver(f, L1(lam), make(np.zeros(A.shape[1])), iters=3000, tol=1e-13 if dtype == xp.float64 else 1e-7)
     x = to_numpy(res.x)
     assert 0 < np.count_nonzero(x) < x.size  # the certificate covers both cases of the subdifferential
     assert lasso_kkt(A, b, lam, x) <= (1e-8 if dtype == xp.float64 else 1e-4) * np.abs(A.T @ b).max()
