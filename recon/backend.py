@@ -36,6 +36,7 @@ __all__ = [
     "check_finite",
     "apply_into",
     "pad_edge",
+    "scatter_add",
 ]
 
 _BACKENDS = ("numpy", "cupy")
@@ -215,3 +216,30 @@ def pad_edge(x, widths, mode: str = "zero"):
                 parts.append(xp.take(x, xp.asarray(idx_after, device=array_api_compat.device(x)), axis=axis))
         x = xp.concat(parts, axis=axis)
     return x
+
+
+def scatter_add(index, values, length: int):
+    """``out[m] = sum(values[index == m])`` for ``m < length``: a 1-D array of ``values.dtype``.
+
+    ``index`` and ``values`` are 1-D, of equal length, with ``0 <= index < length`` (not
+    checked: callers build the indices).  The array API has no scatter-add, so this dispatches:
+    NumPy uses ``bincount`` (accumulating in float64), CuPy ``cupyx.scatter_add`` (atomic adds
+    in the values' dtype); any other library a sort, a float64 cumulative sum and differences
+    at the segment boundaries (standard calls only, slower).
+    """
+    xp = array_namespace(index, values)
+    if is_numpy(xp):
+        out = np.bincount(index, weights=values, minlength=length)
+        return out if out.dtype == values.dtype else out.astype(values.dtype)
+    if is_cupy(xp):  # pragma: no cover - needs a GPU
+        import cupyx
+
+        out = xp.zeros(length, dtype=values.dtype)
+        cupyx.scatter_add(out, index, values)
+        return out
+    device = array_api_compat.device(values)
+    order = xp.argsort(index, stable=False)
+    sorted_index = xp.take(index, order)
+    sums = xp.cumulative_sum(xp.astype(xp.take(values, order), xp.float64), include_initial=True)
+    bounds = xp.searchsorted(sorted_index, xp.arange(length + 1, dtype=index.dtype, device=device))
+    return xp.astype(xp.take(sums, bounds[1:]) - xp.take(sums, bounds[:-1]), values.dtype)
