@@ -231,6 +231,9 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
     With :math:`\theta = 1` and :math:`\tau\sigma\|K\|^2 < 1` the iterates converge to a saddle
     point and the ergodic gap is :math:`O(1/k)`; with acceleration and :math:`\mu`-strongly convex
     :math:`g`, :math:`\|x_k - x^\star\|^2 = O(1/k^2)` (Chambolle & Pock 2011, Thms 1 and 2).
+    Acceleration pays when :math:`f^*` is not strongly convex (e.g. TV, :math:`f = \lambda\|\cdot\|_{2,1}`).
+    When :math:`f` is smooth as well (:math:`f^*` strongly convex) plain PDHG already converges
+    linearly, and the shrinking :math:`\tau_k` of Algorithm 2 can make it slower.
     ``K.norm()`` is a power-iteration estimate (from below) unless the operator knows its norm;
     the 0.99 margin of the default steps covers its error.
 
