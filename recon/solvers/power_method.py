@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import check_finite
+from ..backend import array_namespace, check_finite
 from ..operators.base import norm, vdot
 from .result import History, Result, check_positive_int, check_tol, progress_bar
 
@@ -37,6 +37,7 @@ def nonlinear_power_method(
     u0,
     *,
     J=None,
+    subtract_mean: bool = False,
     iters: int = 1000,
     tol: float = 1e-6,
     record_every: int = 1,
@@ -55,6 +56,11 @@ def nonlinear_power_method(
         the null space of TV and the iteration would otherwise converge to them.
     J : Functional, optional
         When given, the Rayleigh quotient :math:`J(u_k)/\|u_k\|` is recorded (``"rayleigh"``).
+    subtract_mean : bool
+        Remove the mean of every :math:`T(u_k)`.  Needed for :math:`J` whose null space is the
+        constants (TV): there :math:`T` keeps constants unchanged (factor 1) while it shrinks
+        everything else, so rounding errors in the mean would grow by :math:`1/c` per step and the
+        iteration would drift to a constant.
     iters : int
         Maximum number of iterations.
     tol : float
@@ -85,6 +91,7 @@ def nonlinear_power_method(
     nu = norm(u0)
     if nu == 0:
         raise ValueError("u0 must be non-zero")
+    xp = array_namespace(u0)
     u = u0 * (1.0 / nu)
     history = History()
     bar = progress_bar(iters, progress, "nonlinear power method")
@@ -93,6 +100,8 @@ def nonlinear_power_method(
     try:
         for k in range(1, iters + 1):
             Tu = T(u)
+            if subtract_mean:
+                Tu = Tu - float(xp.mean(Tu))
             nT = norm(Tu)
             if nT == 0 or not math.isfinite(nT):
                 message = "T(u) vanished (or is not finite): nothing left to normalise"
