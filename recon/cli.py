@@ -320,7 +320,7 @@ def _figure(path, title, clean, observed, results, force):
 
     ref = to_numpy(clean)
     images = [("observed", to_numpy(observed))] + [(name, to_numpy(x)) for name, x in results]
-    fig, axes = plt.subplots(2, len(images), figsize=(3 * len(images), 6.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(images), figsize=(3 * len(images), 7.0), squeeze=False)
     for j, (name, image) in enumerate(images):
         axes[0, j].imshow(image, cmap="gray", vmin=0, vmax=1)
         axes[0, j].set_title(f"{name}\nPSNR {psnr(image, ref):.2f} dB", fontsize=9)

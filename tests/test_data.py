@@ -93,13 +93,9 @@ def test_bad_arguments_name_themselves(call, match):
 
 
 def test_created_in_default_backend():
-    import array_api_strict  # noqa: F401  (the default backend is numpy or cupy only)
-
-    with pytest.raises(ValueError, match="backend must be one of"):
-        with backend.use("torch"):
-            pass
     with backend.use("numpy"):
-        assert isinstance(data.disks(16), np.ndarray)
+        x = data.disks(16)
+    assert isinstance(x, np.ndarray)
 
 
 def test_created_on_gpu_when_default_is_cupy():
