@@ -6,8 +6,10 @@ f = λ L21 (its prox_conj is a projection), g = ½‖· − b‖² (``L2DataFide
 One iteration is timed as the gap between consecutive ``callback`` calls (recording iterations
 excluded), the unit as one ``np.add`` on arrays of the image's shape; both are medians over many
 repeats measured in the same run, so the ratio is comparable across machines.  Beside it, the same
-ratio for scikit-image's ``denoise_tv_chambolle`` (Chambolle's 2004 dual projection iteration,
-the peer figure), timed as (t(2m) − t(m)) / m iterations.
+ratio for each piece timed alone (``parts_ratio``), for the same iteration with a lean in-place
+projection instead of ``L21.prox_conj_into`` (``lean_projection_ratio``: the solver and Gradient
+without the functional's cost), and for scikit-image's ``denoise_tv_chambolle`` (Chambolle's 2004
+dual projection iteration, the peer figure), timed as (t(2m) − t(m)) / m iterations.
 
     python benchmarks/bench_pdhg_iteration.py [--size 512] [--iters 200] [--output results.jsonl]
 
@@ -27,6 +29,32 @@ from recon.operators import Gradient
 from recon.solvers import pdhg
 
 
+class LeanBallProjection(L21):
+    """λ‖·‖_{2,1} on (2, n, n) NumPy arrays with a projection written as six in-place passes.
+
+    Not part of recon: it separates the solver's cost from that of ``recon.functionals.L21``
+    (whose group norm goes through ``xp.linalg.vector_norm``), for the ``lean_projection`` rows.
+    """
+
+    def __init__(self, lam):
+        super().__init__(axis=0)
+        self.lam = lam
+        self._n = self._t = None
+
+    def prox_conj_into(self, p, sigma, out):
+        if self._n is None or self._n.shape != p.shape[1:] or self._n.dtype != p.dtype:
+            self._n, self._t = np.empty(p.shape[1:], p.dtype), np.empty(p.shape[1:], p.dtype)
+        n, t = self._n, self._t
+        np.multiply(p[0], p[0], out=n)
+        np.multiply(p[1], p[1], out=t)
+        n += t
+        np.maximum(n, self.lam * self.lam, out=n)
+        np.sqrt(n, out=n)
+        np.divide(self.lam, n, out=n)
+        np.multiply(p, n, out=out)
+        return out
+
+
 def unit_cost(shape, dtype, repeats):
     a = np.random.default_rng(0).random(shape).astype(dtype)
     b, c = a.copy(), np.empty_like(a)
@@ -38,17 +66,42 @@ def unit_cost(shape, dtype, repeats):
     return float(np.median(times))
 
 
-def pdhg_iteration_cost(b, lam, iters):
+def pdhg_iteration_cost(b, lam, iters, lean=False):
     stamps = []
 
     def callback(k, x):
         stamps.append(time.perf_counter())
 
     record_every = iters + 1  # only the final iteration records (and is excluded below)
-    res = pdhg(lam * L21(), L2DataFidelity(b), Gradient(b.shape), b, iters=iters, tol=0.0,
+    f = LeanBallProjection(lam) if lean else lam * L21()
+    res = pdhg(f, L2DataFidelity(b), Gradient(b.shape), b, iters=iters, tol=0.0,
                record_every=record_every, callback=callback)
     assert res.x.dtype == b.dtype
     return float(np.median(np.diff(stamps[:-1])))
+
+
+def breakdown(b, lam, repeats=50):
+    """Median cost of each piece of one iteration, timed alone (seconds)."""
+    from recon.solvers.pdhg import _prox_conj
+
+    K, f, g = Gradient(b.shape), lam * L21(), L2DataFidelity(b)
+    tau = 0.99 / K.norm()
+    y, v = K(b), np.empty_like(b)
+
+    def median(fn):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    return {
+        "K.forward_into": median(lambda: K.forward_into(b, y)),
+        "K.adjoint_into": median(lambda: K.adjoint_into(y, v)),
+        "f.prox_conj (lam * L21, in place)": median(lambda: _prox_conj(f, y, tau)),
+        "g.prox (L2DataFidelity)": median(lambda: g.prox(v, tau)),
+    }
 
 
 def skimage_iteration_cost(b, lam, iters):
@@ -83,8 +136,10 @@ def main(argv=None):
         b = (clean + 0.1 * rng.standard_normal(clean.shape)).astype(dtype)
         unit_before = unit_cost(b.shape, dtype, 500)
         iteration = pdhg_iteration_cost(b, args.weight, args.iters)
+        lean = pdhg_iteration_cost(b, args.weight, args.iters, lean=True)
         unit_after = unit_cost(b.shape, dtype, 500)
         unit = min(unit_before, unit_after)  # noise only ever adds time
+        parts = breakdown(b, args.weight)
         peer = skimage_iteration_cost(b, args.weight, args.iters)
         row = {
             "case": f"pdhg_tv_denoise_{args.size}x{args.size}_{np.dtype(dtype).name}",
@@ -92,6 +147,8 @@ def main(argv=None):
             "np_add_s": unit,
             "ratio": iteration / unit,
             "target_ratio": 15.0,
+            "parts_ratio": {name: t / unit for name, t in parts.items()},
+            "lean_projection_ratio": lean / unit,
             "peer": "skimage.restoration.denoise_tv_chambolle (per iteration)",
             "peer_ratio": None if peer is None else peer / unit,
             "numpy": np.__version__,

@@ -106,7 +106,7 @@ def test_in_place_paths_match_generic_path():
     generic_K = 1.0 * G  # a scaled operator offers no forward_into / adjoint_into
     g = HalfSquaredDistance(b)
     _same_run(GroupL1(lam), GroupL1(lam), G, generic_K, g, b)  # in-place K
-    _same_run(GroupL1(lam, in_place=True), GroupL1(lam), G, generic_K, g, b)  # in-place K and prox_conj
+    _same_run(GroupL1(lam, in_place=True), GroupL1(lam), G, generic_K, g, b)  # in-place K, prox_conj
     _same_run(2.0 * GroupL1(lam / 2, in_place=True), GroupL1(lam), G, G, g, b)  # scaled in-place prox_conj
     # g = 0 hands back the work array as x (prox is the identity): the solver must not overwrite it
     _same_run(HalfSquaredDistance(G(b)), HalfSquaredDistance(G(b)), G, generic_K, None, np.zeros_like(b))
