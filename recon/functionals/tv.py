@@ -41,13 +41,13 @@ __all__ = ["TV", "HuberTV"]
 def _pixel_norm(g, out, isotropic):
     """Write :math:`|g_i|_2` (or :math:`|g_i|_1`) of the vectors along axis 0 of ``g`` into ``out``."""
     if isotropic:
-        apply_into("multiply", out, g[0], g[0])
+        apply_into("multiply", out, g[0, ...], g[0, ...])
         for a in range(1, g.shape[0]):
-            out += g[a] * g[a]
+            out += g[a, ...] * g[a, ...]
         return apply_into("sqrt", out, out)
-    apply_into("abs", out, g[0])
+    apply_into("abs", out, g[0, ...])
     for a in range(1, g.shape[0]):
-        out += abs(g[a])
+        out += abs(g[a, ...])
     return out
 
 
@@ -77,9 +77,12 @@ def _divergence_into(p, out, into):
     :math:`2d - 1` passes where the general ``Gradient.adjoint_into`` takes :math:`2d + 1`.
     """
     d = p.shape[0]
-    into("add", out, p[0], p[1]) if d > 1 else into("multiply", out, p[0], 1.0)
+    if d > 1:
+        into("add", out, p[0, ...], p[1, ...])
+    else:
+        into("multiply", out, p[0, ...], 1.0)
     for a in range(2, d):
-        into("add", out, out, p[a])
+        into("add", out, out, p[a, ...])
     for a in range(d):
         if p.shape[a + 1] == 1:
             continue
@@ -206,12 +209,12 @@ class TV(Functional):
             return
         n, into = ws.n, ws.into
         if ws.sq is None:
-            into("abs", n, w[0])
+            into("abs", n, w[0, ...])
         else:
             into("multiply", ws.sq, w, w)
-            into("add", n, ws.sq[0], ws.sq[1])
+            into("add", n, ws.sq[0, ...], ws.sq[1, ...])
             for a in range(2, w.shape[0]):
-                into("add", n, n, ws.sq[a])
+                into("add", n, n, ws.sq[a, ...])
             into("sqrt", n, n)
         into("maximum", n, n, 1.0)
         into("divide", w, w, n[None, ...])
@@ -285,7 +288,7 @@ class TV(Functional):
         tv_u = float(xp.sum(n))
         apply_into("multiply", g, g, ws.p)
         for a in range(g.shape[0]):
-            apply_into("subtract", n, n, g[a])
+            apply_into("subtract", n, n, g[a, ...])
         gap = max(w * float(xp.sum(n)), 0.0) + half_uz  # pointwise |g| - <g, p> >= 0
         r = ws.u - x
         return gap, w * tv_u + 0.5 * float(xp.sum(r * r))
