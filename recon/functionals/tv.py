@@ -148,9 +148,10 @@ class TV(Functional):
 
     Notes
     -----
-    One inner iteration makes 9 elementwise passes over image-sized arrays (:math:`\nabla^*` and the
-    primal update) and 7 over gradient-sized ones (:math:`\nabla`, the dual step, the projection), all
-    into preallocated buffers on NumPy/CuPy; the gap check every ``check_every`` iterations costs
+    One inner iteration makes 14 elementwise passes over image-sized arrays (:math:`\nabla^*` 3, the
+    primal update and extrapolation 8, the pixel norms 3) and 5 over gradient-sized ones
+    (:math:`\nabla`, the dual step, squares and the division of the projection), all into
+    preallocated buffers on NumPy/CuPy; the gap check every ``check_every`` iterations costs
     about half an iteration.
 
     References
