@@ -1,0 +1,400 @@
+r"""Computed tomography end to end: simulate sinograms, filtered backprojection, variational reconstruction.
+
+The model is :math:`p = Au + e` with :math:`A` the parallel-beam :class:`~recon.operators.radon.Radon`
+transform (geometry in its module docstring: angles in radians, sinogram ``(n_angles, n_detectors)``,
+line integrals in pixel units).  :func:`fbp` inverts it analytically; :func:`reconstruct` also
+offers Landweber, CGLS, Tikhonov and total-variation reconstructions, on NumPy or CuPy data alike.
+Public through ``recon.ct``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import array_namespace, asarray, check_finite, to_numpy
+from ..functionals import L21, L2DataFidelity, NonNegativity, SeparableSum, Tikhonov
+from ..operators.base import LinearOperator, norm, stack, vdot
+from ..operators.gradient import Gradient
+from ..operators.radon import FILTERS, Radon, angular_weights, check_angles, filter_sinogram
+from ..solvers import fista, pdhg
+from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
+
+__all__ = ["angles_from_degrees", "uniform_angles", "sinogram", "fbp", "reconstruct", "FILTERS", "METHODS"]
+
+METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv")
+NOISE_MODELS = ("gaussian", "poisson")
+_DISCREPANCY = 1.05  # Morozov's tau > 1: stop once ||Ax - p|| <= tau * delta
+
+
+def angles_from_degrees(degrees) -> np.ndarray:
+    """Angles in radians (float64 NumPy array) from angles in degrees, checked 1-D, non-empty, finite."""
+    return check_angles(degrees, degrees=True)
+
+
+def uniform_angles(n: int, arc: float = math.pi) -> np.ndarray:
+    r"""``n`` equispaced angles :math:`\theta_a = a\,\mathrm{arc}/n` in :math:`[0, \mathrm{arc})` (radians)."""
+    n = check_positive_int(n, "n")
+    arc = float(arc)
+    if not (math.isfinite(arc) and arc > 0):
+        raise ValueError(f"arc must be a finite number > 0, got {arc}")
+    return np.arange(n) * (arc / n)
+
+
+def _check_array(x, name, ndim):
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"{name} must be an array, got {type(x).__name__}")
+    xp = array_namespace(x)
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(f"{name} must be a real floating array, got dtype {x.dtype}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(x.shape)}")
+    check_finite(x, name)
+    return xp
+
+
+def sinogram(image, angles, *, noise: float = 0.0, flat=None, seed=None, n_detectors=None,
+             detector_spacing=1.0, center=None, degrees=False):
+    r"""Simulated data :math:`p = Au` (+ noise) of ``image`` at ``angles``, shape ``(n_angles, n_detectors)``.
+
+    * ``noise``: Gaussian noise of relative level :math:`\eta`, :math:`p = Au + \eta\,\mathrm{rms}(Au)\,\xi`
+      with :math:`\xi_i \sim N(0, 1)`, so :math:`\|p - Au\| \approx \eta\|Au\|`; the standard deviation
+      :math:`\sigma = \eta\,\mathrm{rms}(Au)` is the ``noise_level`` for :func:`reconstruct`.
+    * ``flat``: photon counts :math:`c_i \sim \mathrm{Poisson}(I_0 e^{-(Au)_i})` with :math:`I_0` =
+      ``flat`` and the log data returned, :math:`p_i = -\log(\max(c_i, \tfrac12)/I_0)` (a zero count is
+      read as half a photon).  :math:`u` is then an attenuation map per pixel.
+
+    Geometry keywords as in :class:`~recon.operators.radon.Radon`.  Noise is drawn with NumPy's
+    ``default_rng(seed)`` and moved to the image's library.
+    """
+    xp = _check_array(image, "image", 2)
+    noise = float(noise)
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    A = Radon(tuple(image.shape), angles, n_detectors=n_detectors, detector_spacing=detector_spacing,
+              center=center, degrees=degrees)
+    p = A(image)
+    rng = np.random.default_rng(seed)
+    if flat is not None:
+        flat = float(flat)
+        if not (math.isfinite(flat) and flat > 0):
+            raise ValueError(f"flat must be a finite number > 0, got {flat}")
+        counts = rng.poisson(flat * np.exp(-to_numpy(p).astype(np.float64)))
+        p = asarray(-np.log(np.maximum(counts, 0.5) / flat), xp=xp, dtype=image.dtype)
+    if noise > 0:
+        sigma = noise * float(xp.sqrt(xp.mean(p * p)))
+        p = p + sigma * asarray(rng.standard_normal(tuple(p.shape)), xp=xp, dtype=image.dtype)
+    return p
+
+
+def _geometry(sino, angles, degrees):
+    """Namespace of a checked sinogram and its checked angles (radians), one per row."""
+    xp = _check_array(sino, "sinogram", 2)
+    theta = check_angles(angles, degrees)
+    if sino.shape[0] != theta.size:
+        raise ValueError(f"sinogram has shape {tuple(sino.shape)} but angles has {theta.size} entries: "
+                         f"expected (n_angles, n_detectors) = ({theta.size}, n_detectors)")
+    return xp, theta
+
+
+def _image_shape(shape, n_det, ds):
+    if shape is None:
+        n = max(1, int(math.floor((n_det - 1) * ds / math.sqrt(2.0))))
+        return (n, n)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise ValueError(f"shape must be a pair of positive ints, got {shape!r}") from None
+    if len(shape) != 2 or any(s < 1 for s in shape):
+        raise ValueError(f"shape must be a pair of positive ints, got {shape!r}")
+    return shape
+
+
+def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool = True, detector_spacing=1.0,
+        center=None, degrees: bool = False):
+    r"""Filtered backprojection :math:`u = \int_0^\pi (h * p_\theta)(x\cos\theta + y\sin\theta)\,d\theta`.
+
+    .. math::
+        u = A^*\bigl(\Delta\theta \odot (h * p)\bigr),
+
+    with :math:`h` the (windowed) ramp filter of :func:`~recon.operators.radon.filter_sinogram` in
+    units of bins, :math:`\Delta\theta_a` the quadrature weights of
+    :func:`~recon.operators.radon.angular_weights` (:math:`\pi/N` for :math:`N` uniform angles) and
+    :math:`A^*` the exact adjoint of :class:`~recon.operators.radon.Radon` (linear-interpolation
+    backprojection, which carries the :math:`1/\Delta s` of the integral).  For noiseless data of a
+    smooth image sampled finely enough, this reproduces the image's values (not a scaled copy).
+
+    Parameters
+    ----------
+    sinogram : array, shape (n_angles, n_detectors)
+        Line integrals, real floating, finite; NumPy, CuPy or any array-API array.
+    angles : 1-D array_like
+        Radians (degrees with ``degrees=True``), ``n_angles`` of them.
+    filter : {"ram-lak", "shepp-logan", "cosine", "hamming", "hann"}
+        Window on the ramp; smoother windows trade resolution for noise.
+    shape : (int, int), optional
+        Output image shape; default the largest square inside the detector's field of view,
+        :math:`\lfloor (n_d - 1)\Delta s/\sqrt2\rfloor` (the original size for default detectors).
+    padding : bool, default True
+        Zero-pad projections before filtering (no wrap-around).
+    detector_spacing, center, degrees
+        Geometry, as in :class:`~recon.operators.radon.Radon`.
+
+    References
+    ----------
+    Kak, A. C., Slaney, M. (1988). *Principles of Computerized Tomographic Imaging*. IEEE Press, ch. 3.
+
+    Examples
+    --------
+    >>> from recon import data
+    >>> u = data.shepp_logan(64)
+    >>> angles = uniform_angles(180)
+    >>> rec = fbp(sinogram(u, angles), angles)
+    >>> rec.shape, bool(abs(rec - u).mean() < 0.05)
+    ((64, 64), True)
+    """
+    if filter not in FILTERS:
+        raise ValueError(f"filter must be one of {FILTERS}, got {filter!r}")
+    xp, theta = _geometry(sinogram, angles, degrees)
+    A = Radon(_image_shape(shape, sinogram.shape[1], float(detector_spacing)), theta,
+              n_detectors=sinogram.shape[1], detector_spacing=detector_spacing, center=center)
+    q = filter_sinogram(sinogram, filter, padding=padding)
+    dtheta = asarray(angular_weights(theta)[:, None], xp=xp, dtype=sinogram.dtype)
+    return A.adjoint(q * dtheta)
+
+# ---------------------------------------------------------------------------------------------
+# variational reconstruction
+# ---------------------------------------------------------------------------------------------
+class _Weighted(LinearOperator):
+    r""":math:`B = \operatorname{diag}(r) A` with :math:`\|B\| \le \max r\,\|A\|` (returned by :meth:`norm`)."""
+
+    def __init__(self, A, r, bound):
+        super().__init__(A.shape_in, A.shape_out, xp=A.xp)
+        self.A, self.r, self._bound = A, r, float(bound)
+
+    def _forward(self, x):
+        y = self.A._forward(x)
+        return y if self.r is None else self.r * y
+
+    def _adjoint(self, y):
+        return self.A._adjoint(y if self.r is None else self.r * y)
+
+    def norm(self, **kwargs):
+        return self._bound
+
+
+def _model(sino, xp, theta, shape, noise_model, flat, geometry):
+    """Whitened operator B and data b with data term ½||Bx - b||², and the noise std of b (None: unknown)."""
+    A = Radon(shape, theta, n_detectors=sino.shape[1], **geometry)
+    if noise_model == "gaussian":
+        return _Weighted(A, None, A.norm()), sino, None
+    if flat is None:
+        raise ValueError("noise_model='poisson' needs flat, the incident photon count per ray (I0)")
+    flat = float(flat)
+    if not (math.isfinite(flat) and flat > 0):
+        raise ValueError(f"flat must be a finite number > 0, got {flat}")
+    # Var(-log(c / I0)) ~ 1 / E[c] with E[c] ~ I0 exp(-p): weights are the counts, and the whitened
+    # residual has unit variance per ray (Sauer & Bouman 1993)
+    r = xp.sqrt(flat * xp.exp(-sino))
+    return _Weighted(A, r, float(xp.max(r)) * A.norm()), r * sino, 1.0
+
+
+def _landweber(B, b, x, nonneg, iters, tol, delta, history, bar, callback):
+    step = 1.0 / B.norm() ** 2  # convergent for 0 < step < 2 / ||B||^2
+    xp = array_namespace(x)
+    for k in range(1, iters + 1):
+        r = b - B(x)
+        res = norm(r)
+        history.record(k - 1, residual=res)
+        if delta is not None and res <= delta:
+            return x, k - 1, True, f"discrepancy principle: residual {res:.4g} <= {delta:.4g}"
+        x_new = x + step * B.adjoint(r)
+        if nonneg:
+            x_new = xp.maximum(x_new, 0.0)
+        change = norm(x_new - x) / max(norm(x_new), 1e-300)
+        x = x_new
+        bar.update(1)
+        if change <= tol:
+            return x, k, True, f"relative change {change:.3g} <= tol = {tol:g}"
+        if callback is not None and callback(k, x):
+            return x, k, True, "stopped by callback"
+    return x, iters, False, f"reached iters = {iters}"
+
+
+def _cgls(B, b, x, damp, iters, tol, delta, history, bar, callback):
+    r"""CGLS for :math:`\min \|Bx - b\|^2 + \mathrm{damp}\,\|x\|^2` (Björck 1996, Hansen 2010)."""
+    r = b - B(x)
+    s = B.adjoint(r) - damp * x
+    p, gamma = s, vdot(s, s)
+    target = tol * norm(B.adjoint(b))
+    for k in range(1, iters + 1):
+        q = B(p)
+        alpha = gamma / (vdot(q, q) + damp * vdot(p, p))
+        x, r = x + alpha * p, r - alpha * q
+        res = norm(r)
+        history.record(k, residual=res)
+        bar.update(1)
+        if delta is not None and res <= delta:
+            return x, k, True, f"discrepancy principle: residual {res:.4g} <= {delta:.4g}"
+        s = B.adjoint(r) - damp * x
+        gamma_new = vdot(s, s)
+        if math.sqrt(gamma_new) <= target:
+            return x, k, True, f"normal-equation residual <= tol = {tol:g} relative"
+        if callback is not None and callback(k, x):
+            return x, k, True, "stopped by callback"
+        p, gamma = s + (gamma_new / gamma) * p, gamma_new
+    return x, iters, False, f"reached iters = {iters}"
+
+
+def _check_weight(weight, method):
+    if weight is None:
+        raise ValueError(f"method {method!r} needs weight, the regularisation parameter (a float > 0)")
+    weight = float(weight)
+    if not (math.isfinite(weight) and weight >= 0):
+        raise ValueError(f"weight must be a finite number >= 0, got {weight}")
+    return weight
+
+
+_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500}
+
+
+def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=None, tol=None, noise_level=None,
+                noise_model: str = "gaussian", flat=None, nonneg: bool = True, filter: str = "ram-lak", shape=None,
+                detector_spacing=1.0, center=None, degrees: bool = False, progress: bool = False, callback=None,
+                return_result: bool = False):
+    r"""Reconstruct an image from a parallel-beam sinogram.
+
+    The data term is :math:`D(x) = \tfrac12\|W^{1/2}(Ax - p)\|^2` with :math:`A` the
+    :class:`~recon.operators.radon.Radon` transform and
+
+    * ``noise_model="gaussian"``: :math:`W = I` (white Gaussian noise on the line integrals);
+    * ``noise_model="poisson"``: ``sinogram`` holds log data :math:`p = -\log(c/I_0)` of photon counts
+      :math:`c` with ``flat`` :math:`= I_0`; :math:`W = \operatorname{diag}(I_0 e^{-p})`, the inverse
+      variances of the log data (weighted least squares, the quadratic approximation of the Poisson
+      log-likelihood; Sauer & Bouman 1993).  The whitened residual then has unit variance per ray.
+
+    ``method``:
+
+    * ``"fbp"``: :func:`fbp` (``filter``, ``shape``; the iterative options are unused).
+    * ``"landweber"``: :math:`x_{k+1} = P(x_k + \omega A^*W(p - Ax_k))`, :math:`\omega = 1/\|W^{1/2}A\|^2`
+      (convergence needs :math:`0 < \omega < 2/\|W^{1/2}A\|^2`), :math:`P` the projection on
+      :math:`x \ge 0` when ``nonneg``.
+    * ``"cgls"``: conjugate gradients on the normal equations (Björck 1996); unconstrained, so
+      ``nonneg`` clips the final iterate.
+    * ``"tikhonov"``: :math:`\min_x D(x) + \tfrac{w}{2}\|x\|^2` (``weight`` :math:`w`): damped CGLS, or
+      FISTA with the projection on :math:`x \ge 0` when ``nonneg``.
+    * ``"tv"``: :math:`\min_{x (\ge 0)} D(x) + w\,\|\nabla x\|_{2,1}` (isotropic TV) by PDHG
+      (Chambolle & Pock 2011) with :math:`K = [W^{1/2}A/a;\ \nabla/\sqrt8]`,
+      :math:`a \ge \|W^{1/2}A\|` (:meth:`Radon.norm` is an upper bound), so :math:`\|K\| \le \sqrt2`
+      and :math:`\tau = 0.099/\sqrt2`, :math:`\sigma = 100\tau` (:math:`\tau\sigma\|K\|^2 < 1`).
+
+    Landweber and CGLS are regularised by stopping early: with ``noise_level`` :math:`\sigma`
+    (standard deviation of the noise per ray; for ``"poisson"`` it is 1 in whitened units and need
+    not be given) they stop by the discrepancy principle once
+    :math:`\|W^{1/2}(Ax - p)\| \le 1.05\,\sigma\sqrt{M}` (Morozov; :math:`M` rays).
+
+    Parameters
+    ----------
+    sinogram : array, shape (n_angles, n_detectors)
+        Real floating, finite; NumPy, CuPy or any array-API array (the result lives there too).
+    angles : 1-D array_like
+        Radians (degrees with ``degrees=True``).
+    method : {"fbp", "landweber", "cgls", "tikhonov", "tv"}
+    weight : float
+        Regularisation parameter :math:`w` for ``"tikhonov"`` and ``"tv"`` (required there).  It
+        multiplies a regulariser in image units against a data term that grows with the number of
+        angles: for Gaussian data :math:`w` of order :math:`\sigma\sqrt{N_\text{angles}}` is a start.
+    iters : int, optional
+        Maximum iterations (defaults: landweber 200, cgls 50, tikhonov 200, tv 500).
+    tol : float, optional
+        Relative-change tolerance of the iteration (default 1e-6; CGLS: relative normal-equation residual).
+    noise_level : float, optional
+        Noise standard deviation per ray (Gaussian model), for the discrepancy principle.
+    noise_model : {"gaussian", "poisson"}
+    flat : float, optional
+        Incident photon count :math:`I_0`, required for ``"poisson"``.
+    nonneg : bool, default True
+        Constrain the image to :math:`x \ge 0`.
+    filter : str
+        FBP filter (``"fbp"`` only).
+    shape : (int, int), optional
+        Image shape; default as in :func:`fbp`.
+    detector_spacing, center, degrees
+        Geometry, as in :class:`~recon.operators.radon.Radon`.
+    progress : bool
+        Show a progress bar (iterative methods).
+    callback : callable, optional
+        ``callback(k, x)`` after iteration ``k``; returning ``True`` stops.
+    return_result : bool, default False
+        Return a :class:`~recon.solvers.Result` (iterations, history, message) instead of the image.
+
+    References
+    ----------
+    Björck, Å. (1996). *Numerical Methods for Least Squares Problems*. SIAM (CGLS).
+    Engl, H. W., Hanke, M., Neubauer, A. (1996). *Regularization of Inverse Problems*. Kluwer (Landweber,
+    discrepancy principle).
+    Sauer, K., Bouman, C. (1993). A local update strategy for iterative reconstruction from projections.
+    IEEE Trans. Signal Process. 41(2) (weighted least squares for transmission data).
+    Chambolle, A., Pock, T. (2011). A first-order primal-dual algorithm for convex problems with
+    applications to imaging. JMIV 40(1).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if noise_model not in NOISE_MODELS:
+        raise ValueError(f"noise_model must be one of {NOISE_MODELS}, got {noise_model!r}")
+    xp, theta = _geometry(sinogram, angles, degrees)
+    geometry = dict(detector_spacing=detector_spacing, center=center)
+    if method == "fbp":
+        x = fbp(sinogram, theta, filter=filter, shape=shape, **geometry)
+        return Result(x, 0, True, {}, "filtered backprojection") if return_result else x
+    shape = _image_shape(shape, sinogram.shape[1], float(detector_spacing))
+    iters = check_positive_int(_DEFAULT_ITERS[method] if iters is None else iters, "iters")
+    tol = check_tol(1e-6 if tol is None else tol)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    B, b, sigma = _model(sinogram, xp, theta, shape, noise_model, flat, geometry)
+    if noise_level is not None:
+        sigma = float(noise_level)
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"noise_level must be a finite number >= 0, got {noise_level}")
+    delta = None if sigma is None else _DISCREPANCY * sigma * math.sqrt(sinogram.shape[0] * sinogram.shape[1])
+    x0 = xp.zeros(shape, dtype=sinogram.dtype, device=sinogram.device)
+
+    if method == "tv" or (method == "tikhonov" and nonneg):
+        weight = _check_weight(weight, method)
+        return _variational(method, B, b, x0, weight, nonneg, iters, tol, progress, callback, return_result)
+    damp = _check_weight(weight, method) if method == "tikhonov" else 0.0
+    history, bar = History(), progress_bar(iters, progress, method)
+    try:
+        if method == "landweber":
+            x, k, converged, message = _landweber(B, b, x0, nonneg, iters, tol, delta, history, bar, callback)
+        else:
+            x, k, converged, message = _cgls(B, b, x0, damp, iters, tol, None if damp else delta, history, bar,
+                                             callback)
+            if nonneg:
+                x = xp.maximum(x, 0.0)
+    finally:
+        bar.close()
+    result = Result(x, k, converged, dict(history), message)
+    return result if return_result else x
+
+
+def _variational(method, B, b, x0, weight, nonneg, iters, tol, progress, callback, return_result):
+    """Tikhonov with x >= 0 by FISTA; TV by PDHG on the stacked operator [B / a; ∇]."""
+    g = NonNegativity() if nonneg else None
+    if method == "tikhonov":
+        f = L2DataFidelity(b, B) + (0.5 * weight) * Tikhonov()
+        result = fista(f, g, x0, iters=iters, tol=tol, callback=callback, progress=progress)
+    else:
+        # both blocks scaled to norm <= 1 (a diagonal preconditioning): 200 iterations then reach what
+        # 1000 did with the raw gradient (measured on 128x128 Shepp-Logan, 60 angles)
+        a, G = B.norm(), Gradient(tuple(x0.shape))
+        g_norm = G.norm()
+        K = _Weighted(stack([(1.0 / a) * B, (1.0 / g_norm) * G]), None, math.sqrt(2.0))
+        f = SeparableSum((a * a) * L2DataFidelity(b * (1.0 / a)), (weight * g_norm) * L21())
+        # sigma / tau = 100 (tau sigma ||K||^2 = 0.98): the dual steps of a well-scaled K may be long;
+        # measured 3-10x fewer iterations to a given distance from FISTA's minimiser than tau = sigma
+        tau = 0.99 / (math.sqrt(2.0) * 10.0)
+        result = pdhg(f, g, K, x0, tau=tau, sigma=100.0 * tau, iters=iters, tol=tol, callback=callback,
+                      progress=progress)
+    return result if return_result else result.x
