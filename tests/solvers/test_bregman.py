@@ -91,7 +91,7 @@ def test_tv_bregman_recovers_contrast_of_a_disk():
     assert plain[u > 0].mean() == pytest.approx(1 - 2 * w / r, rel=0.05)
     res = bregman(None, u, tv, tau=1 / w, iters=4, tol=0, keep_iterates=True)
     heights = [x[u > 0].mean() for x in res.extras["iterates"]]
-    assert heights[0] == pytest.approx(plain[u > 0].mean(), rel=1e-4)  # first step is plain TV
+    assert heights[0] == pytest.approx(plain[u > 0].mean(), rel=5e-3)  # first step is plain TV (to the inner accuracy)
     assert abs(heights[2] - 1) <= 0.01
     assert np.all(np.diff(res.history["residual"]) < 0)
 
