@@ -16,3 +16,4 @@ from .gradient import Divergence, Gradient
 from .convolution import Blur, Convolution, disk_kernel, gaussian_kernel, motion_kernel
 from .sampling import Crop, Downsample, Mask, Pad, Subsample
 from .wavelet import Wavelet
+from .radon import Radon
