@@ -1,4 +1,4 @@
-"""The ``recon`` command: ``recon denoise | deblur | demo`` (also ``python -m recon``).
+"""The ``recon`` command: ``recon denoise | deblur | eigen | demo`` (also ``python -m recon``).
 
 Every error a user can cause (unreadable input, existing output without ``--force``, a negative
 weight, an unknown prior) ends the command with exit status 2 and one line on stderr,
@@ -90,11 +90,15 @@ def _common(p, *, weight_default, iters_default, tol_default, io=True):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recon", description="Variational image reconstruction (denoising, deblurring).")
     parser.add_argument("--version", action="version", version=f"recon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{denoise,deblur,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{denoise,deblur,eigen,demo}")
 
     p = sub.add_parser("denoise", help="min_x 1/2||x - y||^2 + weight R(x)",
                        description="Denoise an image: min_x 1/2||x - y||^2 + weight R(x).")
     _common(p, weight_default=0.1, iters_default=None, tol_default=None)
+    p.add_argument("--bregman", action="store_true",
+                   help="Bregman iterations (tv only): add back the residual, restoring contrast that TV removes")
+    p.add_argument("--noise-sigma", type=_weight, default=None,
+                   help="--bregman: noise standard deviation per pixel; stops by the discrepancy principle")
     p.set_defaults(run=_run_denoise)
 
     p = sub.add_parser("deblur", help="min_x 1/2||k * x - y||^2 + weight R(x)",
@@ -109,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boundary", default="periodic", choices=("periodic", "zero"),
                    help="boundary of the blur model (default: %(default)s)")
     p.set_defaults(run=_run_deblur)
+
+    p = sub.add_parser("eigen", help="TV eigenfunction by the nonlinear power method",
+                       description="Nonlinear power method u <- prox_tTV(u)/||.|| from the input image; writes the "
+                                   "eigenfunction and the Rayleigh-quotient curve TV(u)/||u|| as PNG.")
+    p.add_argument("--input", "-i", required=True, help="start image (.png, .tif, .tiff, .npy)")
+    p.add_argument("--output", "-o", required=True,
+                   help="eigenfunction (.png: rescaled to [0, 1] for display; .tif/.npy: exact values)")
+    p.add_argument("--curve", default=None, help="Rayleigh-quotient plot (default: <output stem>_rayleigh.png)")
+    p.add_argument("--functional", default="tv", choices=("tv", "tv-anisotropic"), help="(default: %(default)s)")
+    p.add_argument("--iters", type=_positive_int, default=300, help="power-method iterations (default: %(default)s)")
+    p.add_argument("--tol", type=_weight, default=1e-4, help="eigen-residual tolerance (default: %(default)s)")
+    _common(p, weight_default=None, iters_default=None, tol_default=None, io=False)
+    p.set_defaults(run=_run_eigen)
 
     p = sub.add_parser("demo", help="denoise and deblur built-in test images, write figures",
                        description="Denoise (TV, Tikhonov, wavelet) and deblur (TV, Tikhonov) the camera image; "
@@ -213,12 +230,81 @@ def _run_denoise(args) -> int:
     with _backend(args.backend):
         y = _load(args.input)
         start = time.perf_counter()
-        result = denoise(y, args.reg, weight=args.weight, iters=args.iters, tol=args.tol,
-                         progress=args.progress, return_result=True)
+        if args.bregman:
+            result = _bregman_denoise(y, args)
+        else:
+            result = denoise(y, args.reg, weight=args.weight, iters=args.iters, tol=args.tol,
+                             progress=args.progress, return_result=True)
         seconds = time.perf_counter() - start
         _save(out, result.x, args.force)
-    print(f"recon denoise: wrote {out} ({args.reg}, weight {args.weight:g}, {seconds:.2f} s; {result.message})")
+    how = f"Bregman, {result.iterations} iterations" if args.bregman else args.reg
+    print(f"recon denoise: wrote {out} ({how}, weight {args.weight:g}, {seconds:.2f} s; {result.message})")
     return 0
+
+
+def _bregman_denoise(y, args):
+    from .functionals import TV
+    from .solvers import bregman
+
+    if args.reg != "tv":
+        raise UsageError(f"--bregman: needs --reg tv, got {args.reg!r}")
+    if not args.weight > 0:
+        raise UsageError(f"--weight: must be > 0 with --bregman, got {args.weight}")
+    noise = None
+    if args.noise_sigma is not None:
+        noise = args.noise_sigma * math.sqrt(math.prod(y.shape))  # the norm of the noise vector
+    tv = TV(inner_tol=args.tol if args.tol else 1e-5, inner_iters=2000)
+    return bregman(None, y, tv, tau=1.0 / args.weight, iters=args.iters or 10, tol=0.0, noise_level=noise,
+                   progress=args.progress)
+
+
+def _run_eigen(args) -> int:
+    from .apps.eigen import tv_eigenfunction
+
+    out = _check_output(args.output, args.force)
+    curve = Path(args.curve) if args.curve else out.with_name(out.stem + "_rayleigh.png")
+    if curve.suffix.lower() != ".png":
+        raise UsageError(f"--curve: must be a .png file, got {str(curve)!r}")
+    if curve.exists() and not args.force:
+        raise UsageError(f"--curve: {str(curve)!r} exists; use --force to overwrite")
+    with _backend(args.backend):
+        u0 = _load(args.input)
+        try:
+            result = tv_eigenfunction(u0, isotropic=args.functional == "tv", iters=args.iters, tol=args.tol,
+                                      progress=args.progress)
+        except ValueError as err:
+            raise UsageError(f"--input: {err}") from None
+        x = result.x
+        if out.suffix.lower() == ".png":  # 8-bit PNG holds [0, 1]: rescale the zero-mean eigenfunction
+            lo, hi = float(x.min()), float(x.max())
+            x = (x - lo) / (hi - lo) if hi > lo else x - lo
+        _save(out, x, args.force)
+        _rayleigh_figure(curve, result, args.force)
+    print(f"recon eigen: wrote {out} and {curve} ({result.iterations} iterations, eigenvalue "
+          f"{result.extras['eigenvalue']:.4g}; {result.message})")
+    return 0
+
+
+def _rayleigh_figure(path, result, force):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_write
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    axes[0].plot(result.history["iteration"], result.history["rayleigh"], marker=".")
+    axes[0].set(xlabel="iteration", ylabel="TV(u) / ||u||", title="Rayleigh quotient (non-increasing)")
+    axes[1].semilogy(result.history["iteration"], result.history["residual"], marker=".")
+    axes[1].set(xlabel="iteration", ylabel="||T(u) - c u|| / ||T(u)||", title="eigen-residual")
+    fig.tight_layout()
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), force=force)
+    except OSError as err:
+        raise UsageError(f"--curve: {err}") from None
+    finally:
+        plt.close(fig)
 
 
 def _run_deblur(args) -> int:
