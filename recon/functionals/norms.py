@@ -172,20 +172,49 @@ class L21(Functional):
         xp = array_namespace(x)
         return x / xp.maximum(self._group_norms(x), 1.0)
 
-    def prox_conj_into(self, x, sigma, out):
-        """Write :math:`\\operatorname{prox}_{\\sigma F^*}(x)` into ``out`` (may be ``x`` itself).
+    def prox_conj_into(self, x, sigma, out, *, scale: float = 1.0):
+        """Write :math:`\\operatorname{prox}_{\\sigma (cF)^*}(x)` into ``out`` (may be ``x`` itself), ``c`` = ``scale``.
 
-        On NumPy/CuPy this makes no array of the size of ``x`` beyond one group-norm array.
+        :math:`(cF)^*` is the indicator of the product of balls of radius :math:`c`, so this is the
+        projection :math:`x_{\\cdot,i} \\min(1, c/\\|x_{\\cdot,i}\\|)` for any :math:`\\sigma`.  It is the hot
+        path of primal-dual TV solvers: on NumPy/CuPy it makes no temporaries (two cached
+        group-sized buffers) and about six memory passes for 2-D gradients.
         """
         _check_tau(sigma, "sigma")
+        scale = float(scale)
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
         xp = array_namespace(x, out)
-        n = self._group_norms(x)
-        if is_numpy(xp) or is_cupy(xp):
-            xp.maximum(n, 1.0, out=n)
-            xp.divide(x, n, out=out)
-        else:
-            out[...] = x / xp.maximum(n, 1.0)
+        if not (is_numpy(xp) or is_cupy(xp)):
+            n = self._group_norms(x)
+            out[...] = x * (scale / xp.maximum(n, scale))
+            return out
+        if not -x.ndim <= self.axis < x.ndim:
+            raise ValueError(f"axis must be in [-{x.ndim}, {x.ndim}) for an array of ndim {x.ndim}, got {self.axis}")
+        axis = self.axis % x.ndim
+        n, tmp = self._buffers(xp, x, axis)
+        head = (slice(None),) * axis
+        for i in range(x.shape[axis]):
+            xi = x[head + (i,)]
+            if i == 0:
+                xp.multiply(xi, xi, out=n)
+            else:
+                xp.multiply(xi, xi, out=tmp)
+                n += tmp
+        xp.sqrt(n, out=n)
+        xp.maximum(n, scale, out=n)
+        xp.divide(scale, n, out=n)  # the shrink factor min(1, c / |x_i|)
+        xp.multiply(x, xp.expand_dims(n, axis=axis), out=out)
         return out
+
+    def _buffers(self, xp, x, axis):
+        shape = tuple(x.shape[:axis]) + tuple(x.shape[axis + 1:])
+        key = (shape, x.dtype, type(x))
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache[0] != key:
+            cache = (key, xp.empty(shape, dtype=x.dtype), xp.empty(shape, dtype=x.dtype))
+            self._cache = cache
+        return cache[1], cache[2]
 
     def conj(self, y):
         xp = array_namespace(y)

@@ -139,7 +139,10 @@ class TV(Functional):
         Start each prox from the dual variable of the previous call with the same shape, library
         and dtype.  Solvers call the prox repeatedly with nearby inputs, so this saves most of the work.
     check_every : int, default 5
-        Inner iterations between gap evaluations (each costs about half an iteration).
+        Minimum number of inner iterations between gap evaluations (each costs about half an
+        iteration).  After each evaluation the next one is scheduled where the gap, decreasing like
+        :math:`O(1/k^2)` for this accelerated method, is predicted to reach the tolerance (half of the
+        way there, and never sooner than ``check_every``), so a tight tolerance costs few checks.
 
     Attributes
     ----------
@@ -252,6 +255,7 @@ class TV(Functional):
             p[...] = 0
             u[...] = x
         into("multiply", ub, u, dual_step / w)
+        next_check = self.check_every
         while not converged and k < self.inner_iters:
             # dual step: p <- proj_P(p + (sigma / w) grad ubar); ub already carries the factor
             G.forward_into(ub, g)
@@ -265,11 +269,12 @@ class TV(Functional):
             into("multiply", v, v, step / (1.0 + step))
             into("add", u, u, v)
             k += 1
-            if k % self.check_every == 0 or k == self.inner_iters:
+            if k == next_check or k == self.inner_iters:
                 # u - z = -d / step, so 1/2||u - z||^2 comes from d
                 half_uz = 0.5 * float(xp.sum(v * v)) / (step * step)
                 gap, phi = self._gap(x, w, half_uz, G, ws)
                 converged = gap <= self.inner_tol * phi
+                next_check = k + self._wait(k, gap, self.inner_tol * phi)
             theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
             step, dual_step = step * theta, dual_step / theta
             # ubar = (sigma / w) (u + theta d)
@@ -280,6 +285,17 @@ class TV(Functional):
         self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged)}
         return xp.asarray(u, copy=True)
+
+    # fraction of the predicted distance to wait: measured on camera 512x512 (tol 1e-3..1e-5), 0.5
+    # keeps the iteration count within 3% of checking every 5 iterations; 0.85 overshoots by up to 70%
+    _reach = 0.5
+
+    def _wait(self, k, gap, target):
+        """Iterations until the next gap check: half-way to where ``gap * (k / k')**2`` meets ``target``."""
+        if not (target > 0 and math.isfinite(gap)) or gap <= target:
+            return self.check_every
+        k_pred = k * math.sqrt(gap / target)
+        return max(self.check_every, int(self._reach * (k_pred - k)))
 
     def _gap(self, x, w, half_uz, G, ws):
         """Duality gap :math:`G(u, p)` (given :math:`\\tfrac12\\|u - z\\|^2`) and the objective :math:`\\Phi(u)`."""

@@ -74,6 +74,8 @@ def _prox_conj(f, y, sigma):
     if isinstance(f, SeparableSum) and isinstance(y, tuple):
         return tuple(_prox_conj(fi, yi, sigma) for fi, yi in zip(f.fs, y))
     if isinstance(f, ScaledFunctional) and f.c > 0 and hasattr(f.f, "prox_conj_into"):
+        if getattr(f.f.prox_conj_into, "__kwdefaults__", None) and "scale" in f.f.prox_conj_into.__kwdefaults__:
+            return f.f.prox_conj_into(y, sigma, y, scale=f.c)  # the functional handles c itself
         # prox_{σ(cF)*}(y) = c prox_{(σ/c) F*}(y / c): scale in place, prox in place, scale back
         y *= 1.0 / f.c
         f.f.prox_conj_into(y, sigma / f.c, y)
