@@ -86,6 +86,19 @@ def test_l21_prox_conj_into_is_in_place_and_a_projection(xp, dtype, make):
     assert np.max(np.linalg.norm(expected, axis=0)) <= 1 + 1e-6
 
 
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_l21_scaled_prox_conj_into_matches_scaled_functional(xp, dtype, make, axis):
+    x = make(2 * RNG.standard_normal((3, 6, 5)))
+    expected = to_numpy((0.3 * L21(axis=axis)).prox_conj(x, 0.7))
+    out = make(np.zeros((3, 6, 5)))
+    L21(axis=axis).prox_conj_into(x, 0.7, out, scale=0.3)
+    assert np.allclose(to_numpy(out), expected, rtol=tolerance(dtype, xp, 1e-13, 1e-5), atol=1e-6)
+    norms = np.linalg.norm(to_numpy(out), axis=axis)
+    assert norms.max() <= 0.3 * (1 + 1e-6)
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        L21().prox_conj_into(x, 0.7, out, scale=-1.0)
+
+
 def test_prox_preserves_dtype(xp, dtype, make):
     x = make(RNG.standard_normal((4, 3)))
     for F in FUNCTIONALS + [Box(-1, 1)]:
