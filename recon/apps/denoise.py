@@ -2,7 +2,7 @@ r"""Denoising: :math:`\min_x \tfrac12\|x - y\|_2^2 + \lambda R(x)`, i.e. the pro
 
 Because the data term is the identity, the minimiser *is* :math:`\operatorname{prox}_{\lambda R}(y)`,
 and for each built-in prior recon computes that prox directly instead of running an outer solver:
-TV by its dual (FGP) inner solver with a duality-gap certificate, Tikhonov by conjugate gradients,
+TV by its accelerated primal-dual inner solver with a duality-gap certificate, Tikhonov by conjugate gradients,
 wavelet sparsity by soft thresholding in an orthogonal basis (exact).
 """
 from __future__ import annotations
