@@ -141,7 +141,7 @@ def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: 
     ``reg``            :math:`R(x)`                                how :math:`\hat x` is computed
     =================  ==========================================  ==========================================
     ``"tv"``           isotropic total variation                   :meth:`TV.prox <recon.functionals.tv.TV.prox>`
-                       :math:`\sum_i \|(\nabla x)_i\|_2`           (dual FGP, stops on relative duality gap)
+                       :math:`\sum_i \|(\nabla x)_i\|_2`           (primal-dual, stops on relative duality gap)
     ``"tikhonov"``     :math:`\|\nabla x\|_2^2` (Neumann)          CG on :math:`(I + 2\lambda\nabla^*\nabla)x = y`
     ``"wavelet"``      :math:`\ell^1` of db4 detail coefficients   soft thresholding (:class:`WaveletL1`), exact
     a Functional       ``reg`` itself                              ``reg.prox(y, weight)``; if ``reg`` has only
@@ -160,7 +160,7 @@ def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: 
         noise of standard deviation :math:`\sigma`, TV and wavelet weights near :math:`\sigma` are a
         good start.  ``0`` returns a copy of ``y``.
     iters : int, optional
-        Iteration budget of the solve: inner FGP iterations (TV, default 500), CG iterations
+        Iteration budget of the solve: inner primal-dual iterations (TV, default 500), CG iterations
         (Tikhonov, default 200), FISTA iterations (smooth Functional, default 500).
     tol : float, optional
         Stopping tolerance: relative duality gap (TV, default 1e-4), relative CG residual
@@ -234,7 +234,7 @@ def _tv(y, weight, iters, tol):
     tv = TV(inner_iters=500 if iters is None else iters, inner_tol=1e-4 if tol is None else tol)
     x = tv.prox(y, weight)
     info = tv.last_inner
-    message = f"TV prox: relative duality gap {info['rel_gap']:.3g} after {info['iterations']} FGP iterations"
+    message = f"TV prox: relative duality gap {info['rel_gap']:.3g} after {info["iterations"]} primal-dual iterations"
     history = {"iteration": [info["iterations"]], "rel_gap": [info["rel_gap"]]}
     return Result(x, info["iterations"], info["converged"], history, message,
                   {"gap": info["gap"]})
