@@ -234,7 +234,7 @@ def _tv(y, weight, iters, tol):
     tv = TV(inner_iters=500 if iters is None else iters, inner_tol=1e-4 if tol is None else tol)
     x = tv.prox(y, weight)
     info = tv.last_inner
-    message = f"TV prox: relative duality gap {info['rel_gap']:.3g} after {info["iterations"]} primal-dual iterations"
+    message = f"TV prox: relative duality gap {info['rel_gap']:.3g} after {info['iterations']} primal-dual iterations"
     history = {"iteration": [info["iterations"]], "rel_gap": [info["rel_gap"]]}
     return Result(x, info["iterations"], info["converged"], history, message,
                   {"gap": info["gap"]})
