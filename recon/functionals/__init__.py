@@ -4,3 +4,4 @@ from .data import KullbackLeibler, L1DataFidelity, L2DataFidelity
 from .norms import L1, L2, L21, Box, NonNegativity, SquaredL2
 from .tikhonov import Tikhonov
 from .tv import TV, HuberTV
+from .dtv import DirectionalGradient, DirectionalTV, luminance, project_simplex
