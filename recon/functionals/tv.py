@@ -108,6 +108,7 @@ class _Workspace:
         self.ub = empty(shape)  # extrapolated primal point, scaled by sigma / w
         self.v = empty(shape)  # div* p, then the primal step
         self.n = empty(shape)  # pixel norms
+        self.ones = xp.ones(shape, dtype=dtype, device=device)
         self.into = _bind_into(xp)
         self.warm = False
 
@@ -220,7 +221,7 @@ class TV(Functional):
             for a in range(2, w.shape[0]):
                 into("add", n, n, ws.sq[a, ...])
             into("sqrt", n, n)
-        into("maximum", n, n, 1.0)
+        into("maximum", n, n, ws.ones)  # an array operand: NumPy's scalar-broadcast maximum is ~4x slower
         into("divide", w, w, n[None, ...])
 
     def prox(self, x, tau):
