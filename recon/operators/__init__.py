@@ -14,6 +14,8 @@ from .base import (
 )
 from .gradient import Divergence, Gradient
 from .convolution import Blur, Convolution, disk_kernel, gaussian_kernel, motion_kernel
+from .multiconv import MultiConvolution
 from .sampling import Crop, Downsample, Mask, Pad, Subsample
 from .wavelet import Wavelet
 from .radon import Radon
+from .warp import Warp, rotation
