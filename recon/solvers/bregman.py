@@ -41,6 +41,15 @@ def _check_problem(K, y, noise_level, eta):
         raise ValueError(f"eta must be >= 1 (discrepancy principle), got {eta}")
 
 
+def _stop_reason(r, ynorm, tol, noise_level, eta) -> str:
+    """Why to stop at residual ``r`` (discrepancy principle first), or ``""`` to go on."""
+    if noise_level is not None and r <= eta * noise_level:
+        return f"discrepancy principle: residual {r:.3g} <= eta * noise_level"
+    if r <= tol * ynorm:
+        return f"relative residual {r / ynorm:.2e} <= tol"
+    return ""
+
+
 def linearized_bregman(
     K,
     y,
@@ -144,18 +153,14 @@ def linearized_bregman(
             p = p_hat - tau * K.adjoint(K(x_hat) - y)
             x = J.prox(delta * p, delta)
             r = norm(K(x) - y)
-            stop_tol = r <= tol * ynorm
-            stop_dp = noise_level is not None and r <= eta * noise_level
-            if k % record_every == 0 or stop_tol or stop_dp:
+            reason = _stop_reason(r, ynorm, tol, noise_level, eta)
+            if k % record_every == 0 or reason:
                 history.record(k, residual=r, J=J(x))
                 if keep_iterates:
                     iterates.append(x)
             bar.update()
-            if stop_dp:
-                converged, message = True, f"discrepancy principle: residual {r:.3g} <= eta * noise_level"
-                break
-            if stop_tol:
-                converged, message = True, f"relative residual {r / ynorm:.2e} <= tol"
+            if reason:
+                converged, message = True, reason
                 break
             if callback is not None and callback(k, x):
                 converged, message = True, "stopped by callback"
@@ -266,11 +271,9 @@ def bregman(
             if keep_iterates:
                 iterates.append(x)
             bar.update()
-            if noise_level is not None and r <= eta * noise_level:
-                converged, message = True, f"discrepancy principle: residual {r:.3g} <= eta * noise_level"
-                break
-            if r <= tol * ynorm:
-                converged, message = True, f"relative residual {r / ynorm:.2e} <= tol"
+            reason = _stop_reason(r, ynorm, tol, noise_level, eta)
+            if reason:
+                converged, message = True, reason
                 break
             if callback is not None and callback(k, x):
                 converged, message = True, "stopped by callback"
