@@ -5,3 +5,5 @@ from .norms import L1, L2, L21, Box, NonNegativity, SquaredL2
 from .tikhonov import Tikhonov
 from .tv import TV, HuberTV
 from .dtv import DirectionalGradient, DirectionalTV, luminance, project_simplex
+from .splines import LinearSpline
+from .ridge import RidgeRegularizer
