@@ -9,4 +9,4 @@ __version__ = "0.1.0"
 
 from . import backend, functionals, operators, solvers  # noqa: E402
 from . import ct, data, io, metrics  # noqa: E402
-from .apps import deblur, denoise  # noqa: E402
+from .apps import deblur, denoise, fuse  # noqa: E402

@@ -1,0 +1,166 @@
+"""recon.fuse: forward-model conventions and adjoints, PALM monotonicity, errors; blind fusion on the published case (slow)."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal as signal
+
+import recon
+from recon.apps.fusion import fuse
+from recon.apps.fusion_model import FusionModel
+from recon.operators import Warp, dottest
+from tests.conftest import tolerance
+
+RNG = np.random.default_rng(5)
+
+
+def _shared_data():
+    root = os.environ.get("RECON_SHARED_DATA")
+    path = Path(root) if root else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+    path = path / "fusion"
+    if not path.is_dir():
+        pytest.skip(f"shared fusion data not found at {path}")
+    return path
+
+
+def _scene(n=32, seed=0):
+    """Piecewise-constant scene (disks), its 'photo' (same edges, other contrast) and noise-free data."""
+    rng = np.random.default_rng(seed)
+    r, c = np.mgrid[:n, :n]
+    truth = np.full((n, n), 0.2)
+    photo = np.full((n, n), 0.7)
+    for _ in range(5):
+        cr, cc, rad = rng.uniform(0.2 * n, 0.8 * n, 2).tolist() + [rng.uniform(0.08 * n, 0.2 * n)]
+        inside = (r - cr) ** 2 + (c - cc) ** 2 < rad**2
+        truth[inside] = rng.uniform(0.3, 1.0)
+        photo[inside] = rng.uniform(0.0, 0.6)
+    return truth, photo
+
+
+@pytest.mark.parametrize("with_warp", [False, True])
+def test_forward_maps_adjoint(with_warp, xp, dtype, make):
+    model = FusionModel((5, 6), 3, 5)
+    k = make(RNG.random((5, 5)), xp.float64)
+    warp = Warp(model.domain_shape, [[1.0213, 0.0317, 0.4121], [-0.0271, 0.9834, -0.3313]]) if with_warp else None
+    A = model.operator_u(k, warp)
+    assert dottest(A, xp=xp, dtype=dtype) <= tolerance(dtype, xp)
+    B = model.operator_k(make(RNG.random(model.domain_shape)))
+    assert dottest(B, xp=xp, dtype=dtype) <= tolerance(dtype, xp)
+
+
+def test_forward_model_convention():
+    """f = block-mean(crop(scipy.signal.convolve(u, k, 'same'))): kernel centre at kernel_size // 2."""
+    model = FusionModel((4, 5), 2, 7)
+    u = RNG.random(model.domain_shape)
+    k = RNG.random((7, 7))
+    m = 3
+    ref = signal.convolve(u, k, mode="same")[m:-m, m:-m].reshape(4, 2, 5, 2).mean(axis=(1, 3))
+    assert np.allclose(model.operator_u(k)(u), ref, atol=1e-13)
+    assert np.allclose(model.operator_k(u)(k), ref, atol=1e-13)
+    # a kernel with its mass at (centre + (2, -1)) moves the content by (+2, -1)
+    delta = np.zeros((7, 7))
+    delta[m + 2, m - 1] = 1
+    blurred = signal.convolve(u, delta, mode="same")
+    assert np.allclose(blurred[5:8, 5:8], u[3:6, 6:9])
+
+
+def test_recovers_kernel_free_scene_non_blind_and_objective_decreases():
+    truth, photo = _scene(32)
+    k = np.zeros((5, 5))
+    k[2, 2] = 1
+    data = truth.reshape(8, 4, 8, 4).mean(axis=(1, 3))
+    res = fuse(data, photo, 4, kernel=k, blind=False, weight=1e-3, iters=40, tol=0)
+    obj = np.array(res.history["objective"])
+    assert np.all(np.diff(obj) <= 1e-12 * obj[:-1])
+    assert obj[-1] < 0.5 * obj[0]
+    bicubic_like = np.kron(data, np.ones((4, 4)))
+    assert np.linalg.norm(res.x - truth) < 0.7 * np.linalg.norm(bicubic_like - truth)
+    assert res.x.shape == truth.shape and np.all(res.x >= 0)
+    assert np.array_equal(res.kernel, k)
+
+
+def test_blind_kernel_on_simplex_and_finds_a_shift():
+    truth, photo = _scene(48, seed=1)
+    n, m = 48, 3
+    k_true = np.zeros((7, 7))
+    k_true[m + 2, m - 2] = 1.0  # shift by (+2, -2)
+    padded = np.pad(truth, m, mode="symmetric")
+    data = signal.convolve(padded, k_true, mode="same")[m:-m, m:-m].reshape(12, 4, 12, 4).mean(axis=(1, 3))
+    res = fuse(data, photo, 4, kernel_size=7, iters=60, kernel_weight=0.0, weight=1e-3)
+    k = res.kernel
+    assert k.min() >= 0 and k.sum() == pytest.approx(1.0, abs=1e-10)
+    r, c = np.mgrid[:7, :7]
+    bary = (float((k * r).sum()) - m, float((k * c).sum()) - m)
+    assert abs(bary[0] - 2) < 0.75 and abs(bary[1] + 2) < 0.75, bary
+    obj = np.array(res.history["objective"])
+    assert np.all(np.diff(obj) <= 1e-12 * obj[:-1])
+
+
+def test_float32_stays_float32_and_top_level_name():
+    truth, photo = _scene(16)
+    data = truth.reshape(4, 4, 4, 4).mean(axis=(1, 3)).astype(np.float32)
+    res = recon.fuse(data, photo.astype(np.float32), 4, kernel_size=3, iters=3)
+    assert res.x.dtype == np.float32 and res.kernel.dtype == np.float32
+    assert res.warp.matrix.shape == (2, 3) and np.allclose(res.warp.matrix[:, :2], np.eye(2))
+
+
+def test_callback_stops_and_colour_side_info():
+    truth, photo = _scene(16)
+    data = truth.reshape(4, 4, 4, 4).mean(axis=(1, 3))
+    seen = []
+    res = fuse(data, np.stack([photo] * 3, axis=-1), 4, kernel_size=3, iters=50,
+               callback=lambda k, x: seen.append(k) or k == 2)
+    assert res.iterations == 2 and seen == [1, 2] and res.converged
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(side_info=np.ones((30, 32))), r"side_info has shape \(30, 32\), expected \(32, 32\)"),
+    (dict(side_info=np.full((32, 32), np.nan)), "side_info contains NaN"),
+    (dict(data=np.full((8, 8), np.inf)), "data contains NaN"),
+    (dict(weight=-0.1), "weight must be a finite number >= 0, got -0.1"),
+    (dict(kernel_weight=-1.0), "kernel_weight must be a finite number >= 0, got -1.0"),
+    (dict(kernel_size=4), "kernel_size must be a positive odd int, got 4"),
+    (dict(kernel_size=33), r"kernel_size 33 is larger than the image \(32, 32\)"),
+    (dict(reg="l1"), "reg must be one of"),
+    (dict(registration="elastic"), "registration must be one of"),
+    (dict(blind=False), "blind=False needs a kernel"),
+    (dict(factor=0), "factor must be a positive int, got 0"),
+    (dict(iters=0), "iters must be a positive int, got 0"),
+])
+def test_bad_input_names_the_argument(kwargs, match):
+    args = dict(data=np.ones((8, 8)), side_info=np.ones((32, 32)), factor=4)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        fuse(args.pop("data"), args.pop("side_info"), args.pop("factor"), **args)
+
+
+def _ssim(a, b):
+    from recon.metrics import ssim
+
+    return float(ssim(a, b))
+
+
+@pytest.mark.slow
+def test_blind_dtv_on_trees1_shift_5px_disk():
+    """The published case with truth: kernel barycentre at (+5, -5), SSIM >= 0.55 and 0.15 above TV and bicubic."""
+    from scipy.io import loadmat
+    from skimage.transform import resize
+
+    path = _shared_data()
+    d = loadmat(path / "trees1_shift_5px_disk.mat")
+    truth = loadmat(path / "trees1_shift_5px_disk_ground_truth.mat")["ground_truth"]
+    data, photo = d["data"], d["side_info"]
+    res = fuse(data, photo, 4, iters=60)
+    k = res.kernel
+    r, c = np.mgrid[: k.shape[0], : k.shape[1]]
+    centre = k.shape[0] // 2
+    bary = (float((k * r).sum()) - centre, float((k * c).sum()) - centre)
+    tv = fuse(data, photo, 4, reg="tv", iters=60)
+    bicubic = resize(data, truth.shape, order=3, mode="symmetric", anti_aliasing=False)
+    s_dtv, s_tv, s_bic = _ssim(res.x, truth), _ssim(tv.x, truth), _ssim(bicubic, truth)
+    print(f"SSIM blind dTV {s_dtv:.3f}, blind TV {s_tv:.3f}, bicubic {s_bic:.3f}; barycentre {bary}")
+    assert abs(bary[0] - 5) <= 1 and abs(bary[1] + 5) <= 1, bary
+    assert s_dtv >= 0.55 and s_dtv >= s_tv + 0.15 and s_dtv >= s_bic + 0.15
+    obj = np.array(res.history["objective"])
+    assert np.all(np.diff(obj) <= 1e-12 * obj[:-1])
