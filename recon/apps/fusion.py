@@ -236,6 +236,7 @@ class _Palm:
         self.L_u, self.L_k, self.L_w = 0.5 / model.factor**2, 1.0, 1.0
         self.eps = 1e-5 if f.dtype == xp.float32 else 1e-12  # rounding slack of the descent tests
         self.inner = 0
+        self.prox_retries = 5
 
     # -- helpers ---------------------------------------------------------------------------------
     def _matrix(self, params):
@@ -273,15 +274,16 @@ class _Palm:
         L = self.L_u
         for _ in range(40):
             z = self.u - g * (1.0 / L)
-            if self.lam_u > 0:
-                un = self.reg_u.prox(z, self.lam_u / L)
-                self.inner += self.reg_u.last_inner["iterations"]
-            else:
-                un = xp.maximum(z, xp.zeros_like(z))
-            uw = un if self.warp is None else self.warp._forward(un)
-            uh = m.rfft(uw)
-            r = m.predict(self.kh, uh) - self.f
-            h = 0.5 * vdot(r, r)
+            # the prox is inexact (a few warm-started inner iterations); calling it again continues
+            # the inner solver, so a step that does not yet decrease the objective is refined first
+            for _ in range(self.prox_retries):
+                un = self._prox_u(z, L)
+                uw = un if self.warp is None else self.warp._forward(un)
+                uh = m.rfft(uw)
+                r = m.predict(self.kh, uh) - self.f
+                h = 0.5 * vdot(r, r)
+                if h + self.lam_u * self.reg_u(un) <= old:
+                    break
             d = un - self.u
             if self._descent(h, self.misfit, vdot(g, d), 0.5 * L * vdot(d, d)):
                 break
@@ -289,6 +291,13 @@ class _Palm:
         self.L_u = L
         if h + self.lam_u * self.reg_u(un) <= old:
             self.u, self.uw, self.uh, self.r, self.misfit = un, uw, uh, r, h
+
+    def _prox_u(self, z, L):
+        if self.lam_u == 0:
+            return self.xp.maximum(z, self.xp.zeros_like(z))
+        un = self.reg_u.prox(z, self.lam_u / L)
+        self.inner += self.reg_u.last_inner["iterations"]
+        return un
 
     def step_k(self):
         m = self.model
