@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, weight_default=None, iters_default=None, tol_default=None, io=False)
     p.set_defaults(run=_run_eigen)
 
+    from .apps.fusion_cli import add_fuse_parser
+
+    add_fuse_parser(sub, weight=_weight, positive_int=_positive_int)
+
     p = sub.add_parser("demo", help="denoise and deblur built-in test images, write figures",
                        description="Denoise (TV, Tikhonov, wavelet) and deblur (TV, Tikhonov) the camera image; "
                                    "write PNG figures and print a PSNR table.")
