@@ -19,3 +19,4 @@ from .sampling import Crop, Downsample, Mask, Pad, Subsample
 from .wavelet import Wavelet
 from .radon import Radon
 from .warp import Warp, rotation
+from .ptychography import ExitWaves, FarField, NearField, ProbeExitWaves
