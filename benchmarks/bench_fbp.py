@@ -3,13 +3,15 @@
 Both get a 512x512 Shepp–Logan's Radon transform from recon (720 angles over [0, π), ``ceil(n√2)``
 bins); both reconstruct with the ramp filter.  Best of ``--repeat`` runs each, in one process.
 One JSON line per case: ``recon_s``, ``peer_s``, ``speedup`` = peer_s / recon_s, and each method's
-relative L2 error against the phantom (skimage's even-size rotation centre is half a pixel off the
+relative L2 error against the phantom and the process's peak resident memory so far
+(``peak_rss_mb``, both methods: an upper bound for recon's) (skimage's even-size rotation centre is half a pixel off the
 geometric one, which adds to its error; the timing is the point here).
 
     python benchmarks/bench_fbp.py [--repeat 3] [--sizes 512:720]
 """
 import argparse
 import json
+import resource
 import math
 import time
 
@@ -17,6 +19,11 @@ import numpy as np
 from skimage.transform import iradon
 
 from recon import ct, data, metrics
+
+
+def _peak_rss_mb():
+    """Peak resident set size of this process so far, MB (Linux reports KB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def main():
@@ -44,6 +51,7 @@ def main():
             "speedup": round(best["peer"] / best["recon"], 2),
             "recon_rel_error": round(metrics.relative_error(ours, u), 4),
             "peer_rel_error": round(metrics.relative_error(theirs, u), 4),
+            "peak_rss_mb": _peak_rss_mb(),
         }))
 
 

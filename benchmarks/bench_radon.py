@@ -9,12 +9,14 @@ skimage's radon/iradon (unfiltered) is the peer, and ``peer`` says so.
 
 One JSON line per case: ``recon_s`` (forward + adjoint, seconds), ``peer_s``, ``speedup`` =
 peer_s / recon_s, and the correlation of the two sinograms (sanity check that both compute
-the same transform).
+the same transform), and ``peak_rss_mb``, the process's peak resident memory so far (both
+libraries, all cases up to this one: an upper bound for recon's).
 
-    python benchmarks/bench_radon.py [--repeat 7] [--sizes 256:180,512:360]
+    python benchmarks/bench_radon.py [--repeat 7] [--sizes 256:180,512:720]
 """
 import argparse
 import json
+import resource
 import time
 
 import numpy as np
@@ -62,10 +64,15 @@ def _best(fn, arg, best):
     return min(best, time.perf_counter() - t0), out
 
 
+def _peak_rss_mb():
+    """Peak resident set size of this process so far, MB (Linux reports KB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--sizes", default="256:180,512:360", help="comma-separated n:angles")
+    parser.add_argument("--sizes", default="256:180,512:720", help="comma-separated n:angles")
     args = parser.parse_args()
     try:
         import astra  # noqa: F401
@@ -97,6 +104,7 @@ def main():
             "peer": name, "peer_s": round(peer_s, 4), "peer_forward_s": round(best["pf"], 4),
             "peer_adjoint_s": round(best["pa"], 4), "speedup": round(peer_s / recon_s, 2),
             "sinogram_correlation": round(float(np.corrcoef(np.ravel(ours), np.ravel(theirs))[0, 1]), 5),
+            "peak_rss_mb": _peak_rss_mb(),
         }))
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "apply_into",
     "pad_edge",
     "scatter_add",
+    "scatter_add_columns",
 ]
 
 _BACKENDS = ("numpy", "cupy")
@@ -243,3 +244,30 @@ def scatter_add(index, values, length: int):
     sums = xp.cumulative_sum(xp.astype(xp.take(values, order), xp.float64), include_initial=True)
     bounds = xp.searchsorted(sorted_index, xp.arange(length + 1, dtype=index.dtype, device=device))
     return xp.astype(xp.take(sums, bounds[1:]) - xp.take(sums, bounds[:-1]), values.dtype)
+
+
+def scatter_add_columns(index, values, length: int):
+    """``out[m, :] = sum(values[index == m, :])``: :func:`scatter_add` of the ``c`` columns of ``values``.
+
+    ``values`` has shape ``(n, c)``; the result ``(length, c)``.  NumPy adds pairs of real
+    columns as one complex column with ``np.add.at`` (one pass over ``index`` serves two columns,
+    accumulated in the values' precision); CuPy scatters rows with ``cupyx.scatter_add``; any other
+    library calls :func:`scatter_add` per column.
+    """
+    xp = array_namespace(index, values)
+    c = values.shape[1]
+    if is_numpy(xp) and c % 2 == 0 and values.dtype in (np.float32, np.float64):
+        pairs = np.ascontiguousarray(values).view(np.complex64 if values.dtype == np.float32 else np.complex128)
+        out = np.zeros((length, c // 2), dtype=pairs.dtype)
+        for k in range(c // 2):
+            column = np.zeros(length, dtype=pairs.dtype)
+            np.add.at(column, index, pairs[:, k])
+            out[:, k] = column
+        return out.view(values.dtype)
+    if is_cupy(xp):  # pragma: no cover - needs a GPU
+        import cupyx
+
+        out = xp.zeros((length, c), dtype=values.dtype)
+        cupyx.scatter_add(out, index, values)
+        return out
+    return xp.stack([scatter_add(index, values[:, k], length) for k in range(c)], axis=1)
