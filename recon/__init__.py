@@ -8,5 +8,5 @@ quality measures.
 __version__ = "0.1.0"
 
 from . import backend, functionals, operators, solvers  # noqa: E402
-from . import ct, data, io, metrics  # noqa: E402
+from . import ct, data, io, metrics, ptycho  # noqa: E402
 from .apps import deblur, denoise, fuse  # noqa: E402

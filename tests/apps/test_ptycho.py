@@ -1,0 +1,139 @@
+"""recon.ptycho end to end: simulation, reconstruction (known and unknown probe), files, errors."""
+import numpy as np
+import pytest
+
+from recon import ptycho
+from recon.backend import to_numpy
+
+
+def _object(M, seed=0):
+    """A smooth-ish complex test object: amplitude in [0.6, 1], phase in [-0.5, 0.5] rad."""
+    from skimage import data as skd
+    from skimage.transform import resize
+
+    amp = 0.6 + 0.4 * resize(skd.camera() / 255.0, (M, M), anti_aliasing=True)
+    phase = resize(skd.moon() / 255.0, (M, M), anti_aliasing=True) - 0.5
+    return amp * np.exp(1j * phase)
+
+
+def _case(M=64, m=32, J=40, diameter=16):
+    obj = _object(M)
+    probe = ptycho.make_probe((m, m), diameter)
+    positions = ptycho.fermat_spiral(J, (M, M), (m, m))
+    return obj, probe, positions, ptycho.simulate(obj, probe, positions)
+
+
+@pytest.mark.parametrize("method", ["rpie", "gd"])
+def test_known_probe_recovers_the_object(method):
+    obj, probe, positions, scan = _case()
+    result = ptycho.reconstruct(scan, method=method, iters=100, refine_probe=False)
+    mask = ptycho.illuminated(probe, positions, obj.shape)
+    assert ptycho.object_error(result.x, obj, mask) < 1e-3
+    assert result.history["residual"][-1] < 1e-6
+
+
+def test_unknown_probe_reaches_the_residual_target():
+    obj, probe, positions, scan = _case()
+    scan.probe = None
+    result = ptycho.reconstruct(scan, method="rpie", iters=300, tol=1e-3)
+    assert result.converged and result.iterations <= 300
+    assert result.history["residual"][-1] <= 1e-3
+    assert result.probe.shape == probe.shape
+
+
+def test_gd_without_momentum_never_increases_the_residual():
+    """Each gd step minimises a majoriser of the amplitude loss (object, then probe)."""
+    obj, probe, positions, scan = _case()
+    scan.probe = None
+    h = ptycho.reconstruct(scan, method="gd", iters=30, momentum=0.0).history["residual"]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(h, h[1:]))
+
+
+def test_epie_decreases_the_residual_and_callback_stops():
+    obj, probe, positions, scan = _case()
+    seen = []
+    result = ptycho.reconstruct(scan, method="epie", iters=50, refine_probe=False,
+                                callback=lambda k, x, p, r: seen.append(k) or k == 7)
+    assert result.iterations == 7 and seen == list(range(1, 8)) and result.converged
+    h = result.history["residual"]
+    assert h[-1] < 0.1 * h[0]
+
+
+def test_single_precision_stays_single():
+    obj, probe, positions, scan = _case()
+    scan.intensities = scan.intensities.astype(np.float32)
+    result = ptycho.reconstruct(scan, iters=5, refine_probe=True)
+    assert result.x.dtype == np.complex64 and result.probe.dtype == np.complex64
+
+
+def test_simulate_is_the_forward_model_and_photons_are_counts():
+    obj, probe, positions, scan = _case()
+    A = ptycho.ExitWaves(probe, positions, obj.shape)
+    z = ptycho.FarField(A.shape_out)(A(obj))
+    assert np.allclose(scan.intensities, np.abs(z) ** 2)
+    noisy = ptycho.simulate(obj, probe, positions, photons=1e4, seed=1).intensities
+    assert np.all(noisy == np.round(noisy))
+    assert np.mean(noisy.sum(axis=(1, 2))) == pytest.approx(1e4, rel=0.01)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_files_round_trip(tmp_path, suffix):
+    pytest.importorskip("h5py")
+    obj, probe, positions, _ = _case()
+    path = tmp_path / f"scan{suffix}"
+    scan = ptycho.simulate(obj, probe, positions, path=path, wavelength=632.8e-9, zo=5e-2, dxd=28.8e-6)
+    loaded = ptycho.load(path)
+    assert np.array_equal(to_numpy(loaded.intensities), scan.intensities)
+    assert np.allclose(loaded.positions, positions) and loaded.object_shape == obj.shape
+    with pytest.raises(FileExistsError):
+        ptycho.simulate(obj, probe, positions, path=path, wavelength=632.8e-9, zo=5e-2, dxd=28.8e-6)
+
+
+def test_ptylab_position_rule(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "cpm.hdf5"
+    wavelength, zo, dxd, nd, No = 632.8e-9, 5e-2, 28.8e-6, 16, 64
+    dxo = wavelength * zo / (nd * dxd)
+    encoder = np.array([[0.0, 0.0], [3.2, -5.7]]) * dxo
+    with h5py.File(path, "w") as f:
+        for k, v in dict(ptychogram=np.ones((2, nd, nd)), encoder=encoder, wavelength=wavelength, zo=zo,
+                         dxd=dxd, No=No).items():
+            f.create_dataset(k, data=v)
+    scan = ptycho.load(path)
+    assert np.allclose(np.rint(scan.positions), np.round(encoder / dxo) + No // 2 - nd // 2)
+    assert scan.object_shape == (No, No)
+
+
+def test_bad_input_names_the_argument(tmp_path):
+    obj, probe, positions, scan = _case()
+    with pytest.raises(ValueError, match="intensities must be >= 0"):
+        ptycho.reconstruct(-scan.intensities, positions=positions)
+    bad = scan.intensities.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="intensities contains NaN"):
+        ptycho.reconstruct(bad, positions=positions)
+    with pytest.raises(ValueError, match=r"positions must have shape \(40, 2\)"):
+        ptycho.reconstruct(scan.intensities, positions=positions[:5])
+    with pytest.raises(ValueError, match=r"positions\[0\] .* outside"):
+        ptycho.reconstruct(scan.intensities, positions=positions - 100, object_shape=obj.shape)
+    with pytest.raises(ValueError, match="probe must have shape"):
+        ptycho.reconstruct(scan, probe=np.ones((8, 8), dtype=complex))
+    with pytest.raises(ValueError, match="method must be one of"):
+        ptycho.reconstruct(scan, method="dm")
+    with pytest.raises(ValueError, match="momentum must be in"):
+        ptycho.reconstruct(scan, momentum=1.0)
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5")
+    pytest.importorskip("h5py")
+    with pytest.raises(ValueError, match="junk.h5.*could not be read"):
+        ptycho.load(tmp_path / "junk.h5")
+    with pytest.raises(ValueError, match="path must end in"):
+        ptycho.load(tmp_path / "scan.txt")
+
+
+@pytest.mark.slow
+def test_issue_case_known_probe_256():
+    """256² object, 64² probe, 120 Fermat-spiral positions, noiseless, known probe: error < 1e-3."""
+    obj, probe, positions, scan = _case(M=256, m=64, J=120, diameter=40)
+    result = ptycho.reconstruct(scan, method="rpie", iters=100, refine_probe=False, tol=1e-12)
+    mask = ptycho.illuminated(probe, positions, obj.shape)
+    assert ptycho.object_error(result.x, obj, mask) < 1e-3
