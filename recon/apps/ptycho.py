@@ -323,7 +323,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     iters : int
         Number of sweeps (one sweep visits every position once).
     refine_probe, refine_positions : bool
-        Update the probe; update the positions (see :func:`~recon.apps.ptycho_positions.refine_positions`)
+        Update the probe; update the positions (experimental, see :mod:`recon.apps.ptycho_positions`: on a 128² test ±2 px errors only fell to ~1 px RMS)
         after every sweep once ``iters // 10`` sweeps have passed, the mean shift removed.
     x0 : array (M, N), optional
         Initial object (default: ones).
