@@ -90,7 +90,7 @@ def _common(p, *, weight_default, iters_default, tol_default, io=True):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recon", description="Variational image reconstruction (denoising, deblurring).")
     parser.add_argument("--version", action="version", version=f"recon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{denoise,deblur,eigen,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{denoise,deblur,eigen,fuse,ct,demo}")
 
     p = sub.add_parser("denoise", help="min_x 1/2||x - y||^2 + weight R(x)",
                        description="Denoise an image: min_x 1/2||x - y||^2 + weight R(x).")
@@ -131,8 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_fuse_parser(sub, weight=_weight, positive_int=_positive_int)
 
-    p = sub.add_parser("demo", help="denoise and deblur built-in test images, write figures",
-                       description="Denoise (TV, Tikhonov, wavelet) and deblur (TV, Tikhonov) the camera image; "
+    from .apps.ct_cli import add_ct_parser
+
+    add_ct_parser(sub, weight=_weight, positive_int=_positive_int)
+
+    p = sub.add_parser("demo", help="denoise, deblur and CT on built-in test images, write figures",
+                       description="Denoise (TV, Tikhonov, wavelet) and deblur (TV, Tikhonov) the camera image, "
+                                   "reconstruct Shepp-Logan from 60 noisy projections (FBP, TV); "
                                    "write PNG figures and print a PSNR table.")
     p.add_argument("--output-dir", default="recon-demo", help="directory for the figures (default: %(default)s)")
     p.add_argument("--size", type=int, default=256, choices=(128, 256, 512),
@@ -344,7 +349,7 @@ def _run_demo(args) -> int:
     outdir = Path(args.output_dir)
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"--output-dir: {args.output_dir!r} exists and is not a directory")
-    targets = [outdir / "denoise.png", outdir / "deblur.png"]
+    targets = [outdir / "denoise.png", outdir / "deblur.png", outdir / "ct.png"]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not args.force:
         raise UsageError(f"--output-dir: {', '.join(existing)} exist(s); use --force to overwrite")
@@ -395,7 +400,10 @@ def _demo_compute(size, progress):
     panels = [(f"denoising, Gaussian noise sigma = {DEMO_NOISE}", clean, noisy, denoised),
               (f"deblurring, Gaussian blur sigma = {DEMO_BLUR_SIGMA} px + {DEMO_BLUR_NOISE:.0%} noise",
                clean, blurred, deblurred)]
-    return rows, panels
+    from .apps.ct_cli import demo_ct
+
+    ct_rows, ct_panel = demo_ct(size)
+    return rows + ct_rows, panels + [ct_panel]
 
 
 def _figure(path, title, clean, observed, results, force):
@@ -409,7 +417,9 @@ def _figure(path, title, clean, observed, results, force):
     from .metrics import psnr
 
     ref = to_numpy(clean)
-    images = [("observed", to_numpy(observed))] + [(name, to_numpy(x)) for name, x in results]
+    # observed None: the data are not an image (a sinogram), only the reconstructions are shown
+    images = [] if observed is None else [("observed", to_numpy(observed))]
+    images += [(name, to_numpy(x)) for name, x in results]
     fig, axes = plt.subplots(2, len(images), figsize=(3 * len(images), 7.0), squeeze=False)
     for j, (name, image) in enumerate(images):
         axes[0, j].imshow(image, cmap="gray", vmin=0, vmax=1)

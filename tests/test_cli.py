@@ -168,7 +168,7 @@ def test_demo_end_to_end(tmp_path):
                                               ("deblur", "tv"), ("deblur", "tikhonov")]
     for _, _, _, before, after, _ in lines:
         assert float(after) > float(before)  # every method improves on its input
-    assert _files(tmp_path / "demo") == ["deblur.png", "denoise.png"]
+    assert _files(tmp_path / "demo") == ["ct.png", "deblur.png", "denoise.png"]
 
 
 # ---------------------------------------------------------------------------------------------
