@@ -11,15 +11,17 @@ from ..functionals.tv import TV
 from ..operators.convolution import Convolution
 from ..operators.gradient import Gradient
 from ..solvers.proximal_gradient import fista
-from .denoise import WaveletL1, _finish, check_image, check_reg, check_weight
+from ..functionals.ridge import RidgeRegularizer
+from .denoise import RIDGE, WaveletL1, _finish, check_image, check_reg, check_weight, ridge_at_noise_level
 
 __all__ = ["deblur"]
 
 BOUNDARIES = ("periodic", "zero")
 
 
-def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, boundary: str = "periodic", iters: int = 300,
-           tol: float = 1e-5, x0=None, progress: bool = False, callback=None, return_result: bool = False):
+def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = None, boundary: str = "periodic",
+           iters: int = 300, tol: float = 1e-5, x0=None, progress: bool = False, callback=None,
+           return_result: bool = False):
     r"""Deconvolve a blurred, noisy image by variational regularization.
 
     .. math::
@@ -36,6 +38,8 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, boundary: str = "period
     ``"wavelet"``      :math:`\ell^1` of db4 detail coefficients    prox of :math:`\ell^1\circ W`, exact for
                                                                     orthogonal :math:`W` (:class:`WaveletL1`)
     ``"tikhonov"``     :math:`\|\nabla x\|_2^2`                     added to the smooth part (gradient)
+    ``"crr"``,         learned ridge regularizer (published         added to the smooth part (gradient
+    ``"wcrr"``         weights, noise level ``sigma``)              :math:`W^\top\sigma(Wx)`); see below
     a Functional       ``reg``                                      prox if it has one, else gradient
     =================  ===========================================  =====================================
 
@@ -53,6 +57,10 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, boundary: str = "period
         :math:`\lambda \ge 0`.  Deblurring needs far smaller weights than denoising, since
         :math:`\|k*x - y\|` is small already for a blurry :math:`x`: ``1e-3`` to ``1e-2`` for TV
         on an image in :math:`[0, 1]` with 1% noise.
+    sigma : float, optional
+        For ``"crr"``/``"wcrr"`` (and ridge regularizers with a noise scaling): the noise level
+        setting the per-channel scales :math:`s_c(\sigma)`, in image units.  Like ``weight`` a
+        tuning parameter: the data noise level is a good start.  Ignored by the other priors.
     boundary : {"periodic", "zero"}, default "periodic"
         How the image continues beyond its edges in the forward model.
     iters : int, default 300
@@ -72,6 +80,15 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, boundary: str = "period
     -------
     x : array or Result
         Same shape, dtype and library as ``y``.
+
+    Notes
+    -----
+    Ridge regularizers are smooth, so FISTA runs on :math:`f = \tfrac12\|k*x-y\|^2 + \lambda R`
+    with :math:`g = 0` and step :math:`1/(\|A\|^2 + \lambda L_R)`.  CRR-NN: the problem is convex
+    and FISTA with adaptive restart converges to a minimiser.  WCRR: the objective may be
+    non-convex; recon uses FISTA with *function-value* restart (momentum reset whenever the
+    objective increases, O'Donoghue & Candès 2015), a safeguard without the critical-point
+    guarantee of the authors' safeguarded scheme (Goujon et al. 2024, not implemented yet).
 
     Raises
     ------
@@ -102,6 +119,10 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, boundary: str = "period
     kernel = _check_kernel(kernel, y, xp)
     reg = check_reg(reg)
     weight = check_weight(weight)
+    restart = "adaptive"
+    if reg in RIDGE or isinstance(reg, RidgeRegularizer):
+        reg = ridge_at_noise_level(reg, sigma)
+        restart = "function" if reg.weak_convexity > 0 else "adaptive"
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     if x0 is None:
@@ -112,7 +133,7 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, boundary: str = "period
             raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected the shape of y {tuple(y.shape)}")
     data = L2DataFidelity(y, Convolution(kernel, tuple(y.shape), boundary=boundary))
     f, g = _split(data, reg, weight, y, xp)
-    result = fista(f, g, x0, iters=iters, tol=tol, progress=progress, callback=callback)
+    result = fista(f, g, x0, iters=iters, tol=tol, restart=restart, progress=progress, callback=callback)
     return _finish(result.x, y, result, return_result)
 
 
@@ -148,6 +169,8 @@ def _split(data, reg, weight, y, xp):
         return data, weight * WaveletL1(tuple(y.shape))
     if reg == "tikhonov":
         return data + weight * Tikhonov(Gradient(tuple(y.shape))), Zero()
+    if isinstance(reg, RidgeRegularizer):  # smooth, and its prox is itself an iterative solve
+        return data + weight * reg, Zero()
     # a Functional: use its prox when it has one, its gradient otherwise
     try:
         reg.prox(y, weight / data.lipschitz)

@@ -12,6 +12,7 @@ import math
 from ..backend import array_namespace, check_finite, is_numpy
 from ..functionals.base import Functional, Zero
 from ..functionals.data import L2DataFidelity
+from ..functionals.ridge import RidgeRegularizer
 from ..functionals.tikhonov import Tikhonov
 from ..functionals.tv import TV
 from ..operators.gradient import Gradient
@@ -21,7 +22,8 @@ from ..solvers.result import Result
 
 __all__ = ["denoise", "WaveletL1", "REGULARIZERS"]
 
-REGULARIZERS = ("tv", "tikhonov", "wavelet")
+REGULARIZERS = ("tv", "tikhonov", "wavelet", "crr", "wcrr")
+RIDGE = ("crr", "wcrr")
 
 
 class WaveletL1(Functional):
@@ -125,12 +127,13 @@ def check_reg(reg):
         return reg
     if isinstance(reg, str) and reg.lower() in REGULARIZERS:
         return reg.lower()
-    choices = ", ".join(repr(r) for r in REGULARIZERS)
-    raise ValueError(f"reg must be one of {choices} or a Functional instance, got {reg!r}")
+    choices = ", ".join(repr(r) for r in REGULARIZERS if r not in RIDGE)
+    learned = ", ".join(repr(r) for r in RIDGE)
+    raise ValueError(f"reg must be one of {choices} (learned: {learned}) or a Functional instance, got {reg!r}")
 
 
-def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: float | None = None,
-            progress: bool = False, callback=None, return_result: bool = False):
+def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = None, iters: int | None = None,
+            tol: float | None = None, progress: bool = False, callback=None, return_result: bool = False):
     r"""Remove Gaussian noise from an image by variational regularization.
 
     .. math::
@@ -144,6 +147,10 @@ def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: 
                        :math:`\sum_i \|(\nabla x)_i\|_2`           (primal-dual, stops on relative duality gap)
     ``"tikhonov"``     :math:`\|\nabla x\|_2^2` (Neumann)          CG on :math:`(I + 2\lambda\nabla^*\nabla)x = y`
     ``"wavelet"``      :math:`\ell^1` of db4 detail coefficients   soft thresholding (:class:`WaveletL1`), exact
+    ``"crr"``,         learned ridge regularizer                   accelerated gradient with adaptive restart,
+    ``"wcrr"``         :math:`\sum_c\sum_p\psi_c((Wx)_{c,p})`       :meth:`RidgeRegularizer.prox
+                       (convex CRR-NN / weakly convex WCRR,        <recon.functionals.RidgeRegularizer.prox>`
+                       published weights, noise level ``sigma``)   (stops on relative change ``tol``)
     a Functional       ``reg`` itself                              ``reg.prox(y, weight)``; if ``reg`` has only
                                                                    a gradient, :func:`~recon.solvers.fista`
     =================  ==========================================  ==========================================
@@ -155,16 +162,25 @@ def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: 
         NumPy, CuPy or any array-API library (``"wavelet"``: NumPy only).
     reg : {"tv", "tikhonov", "wavelet"} or Functional, default "tv"
         The prior :math:`R`.
-    weight : float, default 0.1
+    weight : float, optional
         :math:`\lambda \ge 0`, in units of the image values: for an image in :math:`[0, 1]` with
         noise of standard deviation :math:`\sigma`, TV and wavelet weights near :math:`\sigma` are a
-        good start.  ``0`` returns a copy of ``y``.
+        good start (default 0.1).  For the learned ridge regularizers the noise level enters
+        through ``sigma`` and the default is the weight they were trained for, 1 (WCRR: convex
+        denoising problem for :math:`\lambda \le 1`).  ``0`` returns a copy of ``y``.
+    sigma : float, optional
+        Noise standard deviation in the units of the image (25/255 for the usual ":math:`\sigma = 25`"
+        on a [0, 1] image).  Required by ``"crr"``/``"wcrr"`` and by a
+        :class:`~recon.functionals.RidgeRegularizer` with a noise scaling (it sets the per-channel
+        scales :math:`s_c(\sigma)`); ignored otherwise.  ``"crr"``/``"wcrr"`` read the published
+        checkpoints from the shared data folder (``torch`` needed to read them; loaded once).
     iters : int, optional
         Iteration budget of the solve: inner primal-dual iterations (TV, default 500), CG iterations
         (Tikhonov, default 200), FISTA iterations (smooth Functional, default 500).
     tol : float, optional
         Stopping tolerance: relative duality gap (TV, default 1e-4), relative CG residual
-        (Tikhonov, default 1e-8), relative change of the iterate (FISTA, default 1e-6).
+        (Tikhonov, default 1e-8), relative change of the iterate (FISTA, default 1e-6; ridge
+        regularizers, default 1e-4 as the authors).
     progress : bool, default False
         tqdm progress bar; used by the FISTA path only (the other paths are single prox calls).
     callback : callable, optional
@@ -204,7 +220,10 @@ def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: 
     """
     xp = check_image(y)
     reg = check_reg(reg)
-    weight = check_weight(weight)
+    ridge = reg in RIDGE or isinstance(reg, RidgeRegularizer)
+    weight = check_weight((1.0 if ridge else 0.1) if weight is None else weight)
+    if ridge:
+        reg = ridge_at_noise_level(reg, sigma)
     if weight == 0:
         return _finish(xp.asarray(y, copy=True), y, Result(xp.asarray(y, copy=True), 0, True,
                                                             message="weight = 0: x = y"), return_result)
@@ -217,9 +236,30 @@ def denoise(y, reg="tv", *, weight: float = 0.1, iters: int | None = None, tol: 
             raise TypeError(f"reg='wavelet' needs a NumPy array (pywavelets), got a {type(y).__module__} array")
         result = Result(WaveletL1(tuple(y.shape)).prox(y, weight), 1, True,
                         message="closed form: soft thresholding of orthogonal wavelet coefficients")
+    elif ridge:
+        x, k = reg.prox_with_info(y, weight, tol=1e-4 if tol is None else tol, iters=500 if iters is None else iters)
+        result = Result(x, k, k < (500 if iters is None else iters),
+                        message=f"ridge prox: accelerated gradient with restart, {k} iterations")
     else:
         result = _functional(y, reg, weight, iters, tol, progress, callback)
     return _finish(result.x, y, result, return_result)
+
+
+def ridge_at_noise_level(reg, sigma):
+    """The RidgeRegularizer behind ``reg`` ("crr", "wcrr" or an instance) at noise level ``sigma``."""
+    if isinstance(reg, str):
+        from ..learned.weights import published_regularizer
+
+        reg = published_regularizer(reg)
+    if reg.noise_scaling is None:
+        return reg
+    if sigma is None:
+        raise ValueError("sigma is required for a learned ridge regularizer: the noise standard deviation in "
+                         "image units, e.g. sigma=25/255 for an image in [0, 1]")
+    sigma = float(sigma)
+    if not (sigma > 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
+    return reg.at_noise_level(sigma)
 
 
 def _finish(x, y, result, return_result):

@@ -70,6 +70,8 @@ class RidgeRegularizer(Functional):
         :math:`\|W\|^2 \max(\varphi'_{\max}, 0)`, the Lipschitz constant of :meth:`grad`.
     weak_convexity : float
         :math:`\rho = \|W\|^2\max(-\varphi'_{\min}, 0)`: :math:`R + \frac\rho2\|\cdot\|^2` is convex.
+    extras : dict
+        Provenance only (published model's ``mu``, ``rho``, ``L``, the noise level ``sigma``).
     """
 
     def __init__(self, kernels, activation, *, scale=None, noise_scaling=None, w_norm=None, norm_shape=(64, 64)):
@@ -91,6 +93,7 @@ class RidgeRegularizer(Functional):
         self.norm_shape = tuple(norm_shape)
         self._ops = {}
         self._scales = {}
+        self.extras = {}  # provenance (e.g. the published model's mu, rho, L); not used in computations
 
     def _check_scale(self, scale):
         s = np.asarray(scale, dtype=np.float64).reshape(-1)
@@ -135,6 +138,7 @@ class RidgeRegularizer(Functional):
         out = RidgeRegularizer(self.kernels, self.activation, scale=self.noise_scaling(sigma),
                                noise_scaling=self.noise_scaling, w_norm=self._w_norm, norm_shape=self.norm_shape)
         out._ops = self._ops  # the operators do not depend on sigma
+        out.extras = dict(self.extras, sigma=sigma)
         return out
 
     def _scale_as(self, xp, dtype):

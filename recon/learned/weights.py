@@ -1,0 +1,214 @@
+r"""Published CRR-NN / WCRR checkpoints as recon :class:`~recon.functionals.RidgeRegularizer` objects.
+
+The checkpoints of Goujon, Neumayer, Unser (2024) (``weakly_convex_ridge_regularizer``,
+``trained_models/WCRR-CNN`` and ``CRR-CNN``) are PyTorch state dicts beside a ``config.json``.
+Reading them needs ``torch`` (the ``learn`` extra); the regularizer built from them does not.
+
+How each tensor maps (what the authors' model does at inference, reproduced here):
+
+``conv_layer.conv_layers.{l}.weight`` (``...0.parametrizations.weight.original`` for the first)
+    The layers of :math:`W` (``conv2d``, padding ``K//2``: :class:`~recon.operators.MultiConvolution`).
+    The first layer is parametrised to have zero-mean kernels: its stored tensor is the raw
+    parameter, and the kernel used is ``original - mean(original, axis=(1, 2, 3))``.
+``L`` (and the authors' test-time power method)
+    :math:`W` is normalised to :math:`\|W\| = 1`: both the forward and the transposed chain are
+    divided by :math:`\sqrt{L}` with :math:`L = \lambda_{\max}(W^\top W)` by power iteration on a
+    256×256 image.  recon recomputes :math:`L` the same way (the stored ``L`` is a training-time
+    Fourier estimate) and divides the first layer's kernels by :math:`\sqrt L`.
+``activation_cvx.coefficients``, ``activation_ccv.coefficients`` (1 × 101 each, knots on
+:math:`[-0.1, 0.1]`)
+    Each is *projected* before use, as the authors do at every evaluation: slopes
+    :math:`(c_{k+1}-c_k)/h` clipped to :math:`[0, 1]`, first and last slope set to 0, values
+    re-integrated from 0, then antisymmetrised :math:`c \leftarrow \tfrac12(c - c_{\text{reversed}})`.
+``mu_``, config ``rho_wcvx``
+    The activation is :math:`\varphi = e^{\mu\_}\,\varphi_{\text{cvx}} - \rho\,\varphi_{\text{ccv}}`
+    (one :class:`~recon.functionals.splines.LinearSpline` on the common grid; :math:`\rho = 0`
+    for the convex CRR-CNN model, 1 for WCRR).
+``spline_scaling.coefficients`` (60 × 11, knots on the config's ``noise_range`` [0, 30], noise in
+/255 units; not projected, linear extension)
+    Per-channel scales :math:`s_c(\sigma) = \exp(S_c(255\sigma)) / (255\sigma + 10^{-5})`, so
+    :math:`\psi_c(t) = \Phi(s_c t)/s_c^2`; ``noise_scaling`` of the returned regularizer, used by
+    :meth:`~recon.functionals.RidgeRegularizer.at_noise_level` with :math:`\sigma` in the units of
+    a [0, 1] image (25/255 for the usual ":math:`\sigma = 25`").
+
+The original CRR-NN checkpoints (``convex_ridge_regularizers``, ``Sigma_*_t_*``: one spline per
+channel, 1 → 8 → 32 channels, 7×7) have another layout and are not read here.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..backend import asarray, namespace
+from ..functionals.ridge import RidgeRegularizer
+from ..functionals.splines import LinearSpline
+from ..operators.multiconv import MultiConvolution
+
+__all__ = ["load_published", "project_activation", "published_regularizer", "shared_data_root", "NORM_SHAPE"]
+
+NORM_SHAPE = (256, 256)  # image size of the authors' power iteration for ||W||
+_SCALING_EPS = 1e-5  # the authors' guard in exp(S(sigma)) / (sigma + eps)
+
+
+def project_activation(coefficients, step, *, slope_min=0.0, slope_max=1.0):
+    """The authors' projection of spline values: clipped slopes, flat ends, re-integrated, odd."""
+    c = np.asarray(coefficients, dtype=np.float64).reshape(-1)
+    slopes = np.clip(np.diff(c) / step, slope_min, slope_max)
+    slopes[0] = slopes[-1] = 0.0
+    c = np.concatenate([[0.0], np.cumsum(slopes) * step])
+    return 0.5 * (c - c[::-1])
+
+
+class _NoiseScaling:
+    """``sigma -> exp(S_c(255 sigma)) / (255 sigma + eps)`` for the per-channel splines S_c."""
+
+    def __init__(self, coefficients, x_min, x_max, unit):
+        self.splines = [LinearSpline(row, x_min, x_max) for row in np.asarray(coefficients, dtype=np.float64)]
+        self.unit = float(unit)
+
+    def __call__(self, sigma):
+        level = np.full(1, float(sigma) / self.unit)
+        return np.array([math.exp(float(s(level)[0])) for s in self.splines]) / (level[0] + _SCALING_EPS)
+
+
+def _read(path):
+    try:
+        import torch
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("reading PyTorch checkpoints needs torch: pip install 'recon[learn]'") from err
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"path must be a checkpoint folder or file with config.json beside it, got {path}")
+    if path.is_dir():
+        candidates = sorted(folder.glob("*.pth"), key=lambda p: int("".join(ch for ch in p.stem if ch.isdigit()) or 0))
+        if not candidates:
+            raise FileNotFoundError(f"no .pth checkpoint in {folder}")
+        path = candidates[-1]
+    config = json.loads(config_file.read_text())
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    state = checkpoint.get("state_dict", checkpoint)
+    return config, {k: v.detach().double().numpy() for k, v in state.items() if hasattr(v, "detach")}
+
+
+def _power_method(kernels, iters):
+    """lambda_max(W^T W) on a 256x256 image: ``iters`` float32 power steps from a seeded normal start.
+
+    This is the authors' test-time procedure (200 steps); the spectrum of W^T W is clustered at its
+    top, so 200 steps stop about 1e-3 (relative) below the true value, as theirs do, and that is
+    the normalisation their published PSNRs were measured with.
+    """
+    W = MultiConvolution([np.asarray(k, dtype=np.float32) for k in kernels], NORM_SHAPE)
+    u = np.random.default_rng(0).standard_normal(NORM_SHAPE).astype(np.float32)
+    value = 0.0
+    for _ in range(int(iters)):
+        u = W.adjoint(W(u))
+        value = float(np.linalg.norm(u))
+        u /= value
+    return value
+
+
+def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, norm_iters=200) -> RidgeRegularizer:
+    r"""Build the recon regularizer of a published WCRR / CRR checkpoint (see the module notes).
+
+    Parameters
+    ----------
+    path : str or Path
+        A checkpoint folder (``config.json`` and ``checkpoint_*.pth``; the latest is read) or a
+        ``.pth`` file with ``config.json`` beside it, e.g. ``../shared/data/weights/wcrr-nn``.
+    backend : {"numpy", "cupy"}, optional
+        Where the kernels live (default backend if omitted); images must live there too.
+    dtype : {"float32", "float64"}
+        Kernel dtype (computations follow the image's dtype anyway).
+    sigma : float, optional
+        Fix the noise level now (image units, e.g. 25/255); otherwise call
+        :meth:`~recon.functionals.RidgeRegularizer.at_noise_level` later.
+    L : float, optional
+        :math:`\lambda_{\max}(W^\top W)` of the zero-mean raw kernels, if known; skips the power
+        method (which takes 10-30 s on two cores).  ``load_published(...).extras["L"]`` gives it.
+    norm_iters : int, default 200
+        Power steps for :math:`L` (the authors' 200).
+
+    Returns
+    -------
+    RidgeRegularizer
+        With ``w_norm = 1`` (the normalisation is folded into the kernels) and
+        ``noise_scaling`` set.
+
+    References
+    ----------
+    Goujon, A., Neumayer, S., Unser, M. (2024). Learning weakly convex regularizers for
+    convergent image-reconstruction algorithms. *SIAM J. Imaging Sci.* 17(1), 91-115.
+    """
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    config, state = _read(path)
+    if "multi_convolution" not in config or "mu_" not in state:
+        raise ValueError(f"{path}: not a WCRR-style checkpoint (config keys {sorted(config)}); the original "
+                         "CRR-NN layout (one spline per channel) is not supported")
+    n_layers = len(config["multi_convolution"]["num_channels"]) - 1
+    kernels = []
+    for l in range(n_layers):
+        key = f"conv_layer.conv_layers.{l}.weight"
+        k = state.get(key, state.get(f"conv_layer.conv_layers.{l}.parametrizations.weight.original"))
+        if l == 0:  # the zero-mean parametrisation of the first layer
+            k = k - k.mean(axis=(1, 2, 3), keepdims=True)
+        kernels.append(k)
+    if L is None:
+        L = _power_method(kernels, norm_iters)
+    elif not (float(L) > 0 and math.isfinite(float(L))):
+        raise ValueError(f"L must be a finite number > 0, got {L}")
+    kernels[0] = kernels[0] / math.sqrt(L)
+
+    spl = config["spline_activation"]
+    step = (spl["x_max"] - spl["x_min"]) / (spl["num_knots"] - 1)
+    cvx = project_activation(state["activation_cvx.coefficients"], step)
+    ccv = project_activation(state["activation_ccv.coefficients"], step)
+    phi = math.exp(float(state["mu_"])) * cvx - float(config.get("rho_wcvx", 1)) * ccv
+    activation = LinearSpline(phi, spl["x_min"], spl["x_max"])
+
+    lo, hi = config["noise_range"]
+    scaling = _NoiseScaling(state["spline_scaling.coefficients"], lo, hi, unit=1.0 / 255.0)
+
+    xp = namespace(backend)
+    kernels = [asarray(k, xp=xp, dtype=getattr(xp, dtype)) for k in kernels]
+    reg = RidgeRegularizer(kernels, activation, noise_scaling=scaling, w_norm=1.0, norm_shape=NORM_SHAPE)
+    reg.extras = {"L": float(L), "mu": math.exp(float(state["mu_"])), "rho": float(config.get("rho_wcvx", 1))}
+    return reg if sigma is None else reg.at_noise_level(sigma)
+
+
+# names accepted by recon.denoise / recon.deblur, and the published checkpoint folder of each
+PUBLISHED = {"wcrr": "wcrr-nn", "crr": "crr-nn-wcrr-repo"}
+
+
+def shared_data_root() -> Path:
+    """``$RECON_SHARED_DATA`` or ``../shared/data`` beside the repository."""
+    import os
+
+    return Path(os.environ.get("RECON_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+
+
+_loaded = {}  # name -> regularizer: loading runs a 10-30 s power iteration, so do it once per process
+
+
+def published_regularizer(name: str) -> RidgeRegularizer:
+    """The regularizer behind ``reg="crr"`` / ``reg="wcrr"`` (NumPy, float32 kernels).
+
+    recon ships no weights of its own yet: this reads the published checkpoint from the shared
+    data folder (:func:`shared_data_root`), which needs ``torch``, and keeps it for the process.
+    """
+    if name not in PUBLISHED:
+        raise ValueError(f"name must be one of {sorted(PUBLISHED)}, got {name!r}")
+    if name not in _loaded:
+        folder = shared_data_root() / "weights" / PUBLISHED[name]
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"reg={name!r} needs the published weights in {folder} (set RECON_SHARED_DATA), or pass a "
+                "RidgeRegularizer instance"
+            )
+        _loaded[name] = load_published(folder)
+    return _loaded[name]
