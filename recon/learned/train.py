@@ -1,0 +1,208 @@
+r"""PyTorch twin of :class:`~recon.functionals.RidgeRegularizer`, and a minimal CRR-NN trainer.
+
+Needs ``torch`` (the ``learn`` extra: ``pip install 'recon[learn]'``, which pins ``torch==2.13.0``).
+:class:`TorchRidge` computes exactly what the recon regularizer computes (same zero-padded
+``conv2d`` chain, same linear-spline activation, same accelerated prox), with autograd; it is the
+model :func:`train_crr` trains and the peer in ``benchmarks/bench_ridge.py``.
+
+Training (Goujon et al. 2023, CRR-NN): learn :math:`W` and a non-decreasing activation
+:math:`\varphi` so that the t-step denoiser
+
+.. math::
+    T_t(y) = z_t, \qquad z_0 = y, \qquad z_{k+1} = z_k - \alpha\bigl(z_k - y + \lambda\nabla R(z_k)\bigr)
+
+maps noisy patches :math:`y = x + \sigma n` to their clean versions :math:`x` in the mean squared
+sense.  After each optimiser step the parameters are projected back onto the model class: zero-mean
+first-layer kernels, activation slopes clipped to :math:`[0, 1]` with flat ends and odd symmetry
+(:func:`~recon.learned.weights.project_activation`), :math:`\|W\| = 1` by a few power steps, so
+the step :math:`\alpha = 1/(1 + \lambda)` is admissible.  This is a CPU recipe sized for minutes,
+not the authors' full recipe (GPU, 6000 batches of 128 patches).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .weights import project_activation
+
+__all__ = ["TorchRidge", "train_crr"]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("recon.learned.train needs torch: pip install 'recon[learn]'") from err
+    return torch
+
+
+def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32"):
+    r"""A ``torch.nn.Module`` with ``grad(x)``, ``value(x)``, ``prox(y, lam)``, ``t_step(y, lam, t)``.
+
+    Parameters as :class:`~recon.functionals.RidgeRegularizer`: ``kernels`` (list of
+    ``(c_out, c_in, K, K)``), activation ``coefficients`` on the uniform grid ``[x_min, x_max]``,
+    per-channel ``scale``.  Images are tensors of shape ``(B, 1, H, W)``.  Use
+    :func:`from_regularizer` to mirror a recon regularizer.
+    """
+    torch = _torch()
+    tdtype = getattr(torch, dtype)
+
+    class _TorchRidge(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = torch.nn.ParameterList(
+                [torch.nn.Parameter(torch.as_tensor(np.asarray(k), dtype=tdtype)) for k in kernels])
+            self.coefficients = torch.nn.Parameter(torch.as_tensor(np.asarray(coefficients), dtype=tdtype))
+            self.x_min, self.x_max = float(x_min), float(x_max)
+            self.step = (self.x_max - self.x_min) / (len(coefficients) - 1)
+            c = len(np.asarray(kernels[-1]))
+            s = np.ones(c) if scale is None else np.asarray(scale, dtype=np.float64)
+            self.register_buffer("scale", torch.as_tensor(s, dtype=tdtype).view(1, c, 1, 1))
+
+        def conv(self, x):
+            for w in self.weights:
+                x = torch.nn.functional.conv2d(x, w, padding=w.shape[-1] // 2)
+            return x
+
+        def conv_t(self, y):
+            for w in reversed(self.weights):
+                y = torch.nn.functional.conv_transpose2d(y, w, padding=w.shape[-1] // 2)
+            return y
+
+        def _locate(self, z):
+            tau = (z - self.x_min) / self.step
+            j = torch.clamp(torch.floor(tau), 0, self.coefficients.numel() - 2).long()
+            return tau, j
+
+        def activation(self, z):
+            """phi(s z) / s, linear between knots, extended by the end segments."""
+            tau, j = self._locate(self.scale * z)
+            c = self.coefficients
+            return (c[j] + (tau - j) * (c[j + 1] - c[j])) / self.scale
+
+        def grad(self, x):
+            return self.conv_t(self.activation(self.conv(x)))
+
+        def value(self, x):
+            tau, j = self._locate(self.scale * self.conv(x))
+            c, h = self.coefficients, self.step
+            knots = torch.cat([c.new_zeros(1), torch.cumsum(h * (c[:-1] + c[1:]) / 2, 0)])
+            delta = tau - j
+            phi_int = knots[j] + h * delta * (c[j] + 0.5 * delta * (c[j + 1] - c[j]))
+            j0 = min(max(int(math.floor(-self.x_min / h)), 0), c.numel() - 2)
+            d0 = -self.x_min / h - j0
+            offset = knots[j0] + h * d0 * (c[j0] + 0.5 * d0 * (c[j0 + 1] - c[j0]))
+            return torch.sum((phi_int - offset) / self.scale**2, dim=(1, 2, 3))
+
+        def lipschitz(self):
+            return float(torch.clamp(torch.max(torch.diff(self.coefficients)) / self.step, min=0))
+
+        def t_step(self, y, lam, t, step=None):
+            step = 1.0 / (1.0 + lam * self.lipschitz()) if step is None else step
+            z = y
+            for _ in range(int(t)):
+                z = z - step * ((z - y) + lam * self.grad(z))
+            return z
+
+        @torch.no_grad()
+        def prox(self, y, lam, tol=1e-4, iters=500, step=None):
+            """Same accelerated gradient with adaptive restart as RidgeRegularizer.prox (batch of one)."""
+            step = 1.0 / (1.0 + lam * self.lipschitz()) if step is None else step
+            z, v, t = y, y, 1.0
+            for k in range(1, iters + 1):
+                g = (v - y) + lam * self.grad(v)
+                z_new = v - step * g
+                diff = z_new - z
+                t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
+                if float(torch.sum(g * diff)) > 0:
+                    t_new, v = 1.0, z_new
+                else:
+                    v = z_new + ((t - 1) / t_new) * diff
+                t, z = t_new, z_new
+                if k > 1 and float(torch.sum(diff * diff)) <= tol * tol * float(torch.sum(z * z)):
+                    break
+            return z, k
+
+        @torch.no_grad()
+        def project(self, power_steps=20, size=64):
+            """Back onto the model class: zero-mean first layer, admissible activation, ||W|| <= 1."""
+            w0 = self.weights[0]
+            w0 -= w0.mean(dim=(1, 2, 3), keepdim=True)
+            proj = project_activation(self.coefficients.detach().double().cpu().numpy(), self.step)
+            self.coefficients.copy_(torch.as_tensor(proj, dtype=self.coefficients.dtype))
+            u = torch.randn(1, 1, size, size, dtype=w0.dtype)
+            for _ in range(power_steps):
+                u = self.conv_t(self.conv(u))
+                u = u / torch.linalg.norm(u)
+            norm2 = float(torch.linalg.norm(self.conv_t(self.conv(u))))
+            for w in self.weights:
+                w /= norm2 ** (0.5 / len(self.weights))
+
+    return _TorchRidge()
+
+
+def from_regularizer(reg, dtype="float32"):
+    """The :func:`TorchRidge` twin of a :class:`~recon.functionals.RidgeRegularizer`."""
+    from ..backend import to_numpy
+
+    a = reg.activation
+    return TorchRidge([to_numpy(k) for k in reg.kernels], a.coefficients, a.x_min, a.x_max, reg.scale, dtype)
+
+
+def _patches(folder, size, count, rng):
+    from ..io import read_image
+
+    files = sorted(Path(folder).glob("*.png"))
+    if not files:
+        raise FileNotFoundError(f"no PNG images in {folder}")
+    out = np.empty((count, 1, size, size), dtype=np.float32)
+    for n in range(count):
+        img = read_image(files[rng.integers(len(files))])
+        i, j = rng.integers(img.shape[0] - size + 1), rng.integers(img.shape[1] - size + 1)
+        out[n, 0] = img[i : i + size, j : j + size]
+    return out
+
+
+def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam=1.0, lr=1e-3,
+              channels=(1, 4, 8, 60), size=5, knots=101, checkpoint=None, seed=0, progress=False):
+    r"""Train a CRR-NN as a t-step denoiser on random patches of ``images`` (a folder of PNGs).
+
+    Returns ``(model, losses)``.  With ``checkpoint`` (a ``.pt`` path) the state is saved at the
+    end and, if the file exists, training resumes from it (steps already done are skipped).
+    """
+    torch = _torch()
+    from ..solvers.result import progress_bar
+
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    kernels = [rng.standard_normal((co, ci, size, size)) / (size * math.sqrt(ci))
+               for ci, co in zip(channels[:-1], channels[1:])]
+    grid = np.linspace(-0.1, 0.1, knots)
+    model = TorchRidge(kernels, 0.5 * grid, -0.1, 0.1)  # slope 1/2: a mild Tikhonov-like start
+    model.project()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    done, losses = 0, []
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        done, losses = state["step"], state["losses"]
+        rng = np.random.default_rng(seed + done)  # fresh patches after a resume
+    bar = progress_bar(steps - done, progress, "train CRR-NN")
+    for _ in range(done, steps):
+        x = torch.from_numpy(_patches(images, patch, batch, rng))
+        y = x + sigma * torch.randn_like(x)
+        loss = torch.mean((model.t_step(y, lam, t) - x) ** 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        model.project()
+        losses.append(float(loss))
+        bar.update()
+    bar.close()
+    if checkpoint is not None:
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": steps, "losses": losses},
+                   checkpoint)
+    return model, losses

@@ -1,0 +1,51 @@
+"""The PyTorch twin agrees with RidgeRegularizer; the CRR-NN trainer runs, checkpoints and resumes."""
+import numpy as np
+import pytest
+
+from tests.functionals.test_ridge import make_reg
+from tests.learned.test_published import SHARED
+
+torch = pytest.importorskip("torch")
+from recon.learned.train import from_regularizer, train_crr  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", ["crr", "wcrr"])
+def test_torch_twin_matches_recon(kind):
+    reg = make_reg(kind)
+    model = from_regularizer(reg, dtype="float64")
+    x = 0.2 * np.random.default_rng(0).standard_normal((12, 10))
+    tx = torch.from_numpy(x)[None, None]
+    assert np.allclose(model.grad(tx)[0, 0].detach().numpy(), reg.grad(x), atol=1e-12)
+    assert float(model.value(tx).detach()) == pytest.approx(reg(x), rel=1e-10, abs=1e-14)
+    assert model.lipschitz() == pytest.approx(reg.activation.slope_max)
+    z, k = model.prox(tx, 1.0)
+    z_ref, k_ref = reg.prox_with_info(x, 1.0)
+    assert k == k_ref and np.allclose(z[0, 0].numpy(), z_ref, atol=1e-10)
+
+
+def test_projection_gives_an_admissible_convex_model():
+    reg = make_reg("crr")
+    model = from_regularizer(reg, dtype="float64")
+    with torch.no_grad():
+        model.coefficients.add_(torch.randn(model.coefficients.shape, dtype=torch.float64) * 0.01)
+        model.weights[0].add_(1.0)
+    model.project(power_steps=100, size=16)
+    slopes = torch.diff(model.coefficients) / model.step
+    assert float(slopes.min()) >= 0 and float(slopes.max()) <= 1 + 1e-12
+    assert abs(float(model.weights[0].sum(dim=(1, 2, 3)).abs().max())) < 1e-12
+
+
+@pytest.mark.slow
+def test_train_smoke_checkpoint_and_resume(tmp_path):
+    images = tmp_path / "imgs"
+    images.mkdir()
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray((rng.uniform(0, 255, (24, 24))).astype(np.uint8)).save(images / f"{i}.png")
+    ck = tmp_path / "ck.pt"
+    model, losses = train_crr(images, steps=2, batch=2, patch=16, t=2, channels=(1, 2, 4), checkpoint=ck)
+    assert len(losses) == 2 and all(np.isfinite(losses)) and ck.is_file()
+    model, losses = train_crr(images, steps=3, batch=2, patch=16, t=2, channels=(1, 2, 4), checkpoint=ck)
+    assert len(losses) == 3  # two restored, one new
