@@ -103,7 +103,7 @@ class _Workspace:
 
         self.p = xp.zeros((d,) + shape, dtype=dtype, device=device)  # dual iterate, feasible
         self.g = empty((d,) + shape)  # scaled gradient of the extrapolated primal point
-        self.sq = empty((d,) + shape) if d > 1 else None  # squares for the isotropic projection
+        self.sq = empty(shape) if d > 1 else None  # one component's squares in the isotropic projection
         self.u = empty(shape)  # primal iterate
         self.ub = empty(shape)  # extrapolated primal point, scaled by sigma / w
         self.v = empty(shape)  # div* p, then the primal step
@@ -216,10 +216,12 @@ class TV(Functional):
         if ws.sq is None:
             into("abs", n, w[0, ...])
         else:
-            into("multiply", ws.sq, w, w)
-            into("add", n, ws.sq[0, ...], ws.sq[1, ...])
-            for a in range(2, w.shape[0]):
-                into("add", n, n, ws.sq[a, ...])
+            # squares one component at a time into image-sized buffers: a (d, ...) buffer of squares
+            # falls out of cache (float64 512x512: 8.1 vs 3.4 passes measured)
+            into("multiply", n, w[0, ...], w[0, ...])
+            for a in range(1, w.shape[0]):
+                into("multiply", ws.sq, w[a, ...], w[a, ...])
+                into("add", n, n, ws.sq)
             into("sqrt", n, n)
         into("maximum", n, n, ws.ones)  # an array operand: NumPy's scalar-broadcast maximum is ~4x slower
         into("divide", w, w, n[None, ...])
