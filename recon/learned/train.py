@@ -97,7 +97,7 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32")
             return torch.sum((phi_int - offset) / self.scale**2, dim=(1, 2, 3))
 
         def lipschitz(self):
-            return float(torch.clamp(torch.max(torch.diff(self.coefficients)) / self.step, min=0))
+            return float(torch.clamp(torch.max(torch.diff(self.coefficients.detach())) / self.step, min=0))
 
         def t_step(self, y, lam, t, step=None):
             step = 1.0 / (1.0 + lam * self.lipschitz()) if step is None else step

@@ -28,9 +28,10 @@ needs_weights = pytest.mark.skipif(not (WEIGHTS / "wcrr-nn").is_dir(), reason="s
 @pytest.fixture(scope="module")
 def wcrr():
     pytest.importorskip("torch")
-    from recon.learned import load_published
+    from recon.learned import published_regularizer
 
-    return load_published(WEIGHTS / "wcrr-nn")
+    # the same object recon.denoise(reg="wcrr") uses (loaded once: the power method takes 10-60 s)
+    return published_regularizer("wcrr")
 
 
 def denoise_set12(reg, sigma255, images=range(1, 13), seed=0):
@@ -50,6 +51,7 @@ def denoise_set12(reg, sigma255, images=range(1, 13), seed=0):
 
 
 @needs_weights
+@pytest.mark.slow  # loading runs the authors' 200-step power method on 256x256 (10-60 s)
 def test_mapping_matches_the_authors_definitions(wcrr):
     """Kernels zero-mean in the first layer, ||W|| = 1 on 256x256, odd activation with slopes
     in [-rho, mu], and the scaling exp(S(sigma))/sigma at the spline's knots."""
