@@ -23,7 +23,7 @@ Problems 34(4), 044003.
 """
 from __future__ import annotations
 
-from ..backend import array_namespace, pad_edge
+from ..backend import array_namespace, irfftn, pad_edge, rfftn
 from ..operators.base import LinearOperator
 from ..operators.sampling import Downsample
 
@@ -58,12 +58,10 @@ class FusionModel:
 
     # -- FFT building blocks --------------------------------------------------------------------------
     def rfft(self, x):
-        xp = array_namespace(x)
-        return xp.fft.rfftn(x, axes=(0, 1))
+        return rfftn(x, axes=(0, 1))
 
     def irfft(self, xh):
-        xp = array_namespace(xh)
-        return xp.fft.irfftn(xh, s=self.domain_shape, axes=(0, 1))
+        return irfftn(xh, s=self.domain_shape, axes=(0, 1))
 
     def kernel_spectrum(self, k):
         """Half-plane spectrum of ``k`` embedded in the domain with its centre at index 0."""

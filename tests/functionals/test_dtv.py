@@ -204,3 +204,13 @@ def test_errors_name_the_argument():
         DirectionalTV(v)(np.ones((3, 4)))
     with pytest.raises(ValueError, match="tau must be > 0"):
         DirectionalTV(v).prox(v, 0.0)
+
+
+@pytest.mark.parametrize("constraint", [None, "nonnegative"])
+def test_prox_reports_the_value_of_its_result(constraint):
+    """``last_inner['value']`` is dTV of the returned point, also when the inner solver stops early."""
+    v, f = _phantom(16)
+    F = DirectionalTV(v, constraint=constraint, inner_tol=1e-8, inner_iters=7)
+    for tau in (0.3, 0.3, 0.1):
+        u = F.prox(f, tau)
+        assert F.last_inner["value"] == pytest.approx(F(u), rel=1e-12)
