@@ -1,16 +1,26 @@
-"""Ptychography, known probe, noiseless: object error vs wall time for recon's methods (one JSON line each).
+"""Ptychography, known probe, noiseless: object error vs wall time, recon and PtyLab on the same HDF5 file.
 
 Case of issue 9: 256² object, 64² probe (disk of 40 px, defocus phase), 120 Fermat-spiral positions.
-The error is min_a ||a x - O|| / ||O|| on pixels with >= 10% of the peak illumination.  The peer
-(PtyLab ePIE on the same HDF5 file) is not run here yet; ``peer_issue_figure`` quotes the issue's
-measurement on another machine (0.070 after 6.8 s) and is NOT a same-run ratio.
+The scan is simulated by recon and written in PtyLab's CPM format; both programs read that file
+(recon with ``recon.ptycho.load``, PtyLab with ``easyInitialize(file, engine=Engines.ePIE,
+operationMode="CPM", dummyMonitor=True)``, ``params.gpuSwitch=False``).  Both get the true probe
+and keep it (PtyLab: ``betaProbe = 0``; its ``betaObject`` stays at the default 0.25) and start
+from a flat object.  The error is ``min_a ||a x - O|| / ||O||`` on pixels with >= 10% of the peak
+illumination, evaluated after every sweep with the clock stopped.
 
-    python benchmarks/bench_ptycho.py [--iters 100] [--dtype float32]
+Prints one JSON line per method, then a summary line with the same-run ratio
+``ptylab_seconds_to_0.07 / recon_seconds_to_0.07``; writes ``ptycho_vs_ptylab.json`` and
+``ptycho_vs_ptylab.png`` (error vs seconds, log scale) into ``--out``.
+
+    python benchmarks/bench_ptycho.py [--iters 100] [--peer-iters 250] [--dtype float64] [--out DIR]
 """
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -20,34 +30,118 @@ from recon import ptycho
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tests.apps.test_ptycho import _object  # noqa: E402  (the test object, shared)
 
+GEOMETRY = dict(wavelength=632.8e-9, zo=5e-2, dxd=28.8e-6)  # dxo = 17.2 µm for 64 px patterns
+
+
+class Clock:
+    """Wall time of the method alone: error evaluations run with the clock stopped."""
+
+    def __init__(self, obj, mask):
+        self.obj, self.mask, self.curve = obj, mask, []
+        self.start = time.perf_counter()
+
+    def record(self, k, x):
+        paused = time.perf_counter()
+        self.curve.append((k, paused - self.start, ptycho.object_error(x, self.obj, self.mask)))
+        self.start += time.perf_counter() - paused
+
+
+def run_recon(path, method, iters, dtype, obj, mask):
+    scan = ptycho.load(path)
+    scan.intensities = scan.intensities.astype(dtype)
+    clock = Clock(obj, mask)
+    ptycho.reconstruct(scan, method=method, iters=iters, refine_probe=False,
+                       callback=lambda k, x, p, r: clock.record(k, x))
+    return clock.curve
+
+
+def run_ptylab(path, iters, probe, obj, mask):
+    from PtyLab import Engines, easyInitialize
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        data, recon_, params, monitor, engine = easyInitialize(path, engine=Engines.ePIE, operationMode="CPM",
+                                                               dummyMonitor=True)
+        params.gpuSwitch = False
+        # PtyLab sizes its object grid from the scan's extent; use the file's so the corners agree.
+        recon_.No = obj.shape[0]
+        recon_.initializeObjectProbe()
+        recon_.probe = np.asarray(probe, dtype=recon_.probe.dtype).reshape(recon_.probe.shape)
+        engine.betaProbe = 0.0
+        engine.numIterations = iters
+        J = data.ptychogram.shape[0]
+        clock = None
+        for loop, position in engine.reconstruct_stepwise():
+            if clock is None:
+                clock = Clock(obj, mask)  # after PtyLab's preparation, as recon's clock starts after loading
+            if position == J - 1:
+                clock.record(loop + 1, np.asarray(recon_.object).reshape(obj.shape))
+    return clock.curve
+
+
+def first(curve, level):
+    return next((t for _, t, e in curve if e <= level), None)
+
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--iters", type=int, default=100)
+    parser.add_argument("--peer-iters", type=int, default=250)
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args()
     M, m, J = 256, 64, 120
     obj = _object(M)
     probe = ptycho.make_probe((m, m), 40)
     positions = ptycho.fermat_spiral(J, (M, M), (m, m))
-    scan = ptycho.simulate(obj, probe, positions)
-    scan.intensities = scan.intensities.astype(args.dtype)
     mask = ptycho.illuminated(probe, positions, obj.shape)
-    for method in ("rpie", "gd", "epie"):
-        curve, t0 = [], [0.0]
-        def callback(k, x, p, r):
-            paused = time.perf_counter()
-            curve.append((k, paused - t0[0], ptycho.object_error(x, obj, mask)))
-            t0[0] += time.perf_counter() - paused  # error evaluation is not charged to the method
-        t0[0] = time.perf_counter()
-        ptycho.reconstruct(scan, method=method, iters=args.iters, refine_probe=False, callback=callback)
-        def first(level):
-            return next((t for _, t, e in curve if e <= level), None)
-        print(json.dumps({"case": f"known-probe {M}/{m}/{J}", "method": method, "dtype": args.dtype,
-                          "seconds_per_sweep": curve[-1][1] / len(curve), "seconds_to_0.07": first(0.07),
-                          "seconds_to_1e-3": first(1e-3), "final_error": curve[-1][2],
-                          "peer_issue_figure": {"ptylab_epie_seconds_to_0.070": 6.8},
-                          "curve": [(k, round(t, 4), e) for k, t, e in curve]}))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "scan.hdf5")
+        ptycho.simulate(obj, probe, positions, path=path, **GEOMETRY)
+        curves = {f"recon {method}": run_recon(path, method, args.iters, args.dtype, obj, mask)
+                  for method in ("rpie", "gd")}
+        try:
+            curves["PtyLab ePIE"] = run_ptylab(path, args.peer_iters, probe, obj, mask)
+        except ImportError as err:
+            print(json.dumps({"peer": "PtyLab", "skipped": str(err)}))
+    case = f"known-probe {M}/{m}/{J} noiseless"
+    for name, curve in curves.items():
+        line = {"case": case, "method": name, "dtype": args.dtype if name.startswith("recon") else "PtyLab default",
+                "sweeps": len(curve), "seconds_per_sweep": curve[-1][1] / len(curve),
+                "seconds_to_0.07": first(curve, 0.07), "seconds_to_1e-3": first(curve, 1e-3),
+                "final_error": curve[-1][2], "curve": [(k, round(t, 4), e) for k, t, e in curve]}
+        results.append(line)
+        print(json.dumps(line))
+    peer = first(curves.get("PtyLab ePIE", []), 0.07)
+    summary = {"case": case, "ptylab_seconds_to_0.07": peer}
+    for name in ("recon rpie", "recon gd"):
+        ours = first(curves[name], 0.07)
+        summary[f"{name} seconds_to_0.07"] = ours
+        summary[f"ratio ptylab/{name.split()[1]} to 0.07"] = peer / ours if peer and ours else None
+    print(json.dumps(summary))
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "ptycho_vs_ptylab.json"), "w") as f:
+        json.dump({"summary": summary, "methods": results}, f, indent=1)
+    plot(curves, os.path.join(args.out, "ptycho_vs_ptylab.png"), case)
+
+
+def plot(curves, path, case):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curve in curves.items():
+        ax.semilogy([t for _, t, _ in curve], [e for _, _, e in curve], label=name)
+    ax.axhline(0.07, color="gray", lw=0.5, ls="--")
+    ax.axhline(1e-3, color="gray", lw=0.5, ls=":")
+    ax.set_xlabel("wall time (s)")
+    ax.set_ylabel("object error")
+    ax.set_title(case, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

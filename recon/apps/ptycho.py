@@ -24,7 +24,8 @@ from ..backend import array_namespace, asarray, check_finite, namespace, to_nump
 from ..functionals.ptycho_data import check_intensities
 from ..operators.ptychography import ExitWaves, FarField, check_positions
 from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
-from .ptycho_positions import batch_gauss_newton_shifts, gauss_newton_shift, step_positions
+from .ptycho_engines import Momentum, ObjectProx, Problem, gd_sweep, pie_sweep
+from .ptycho_positions import PositionRefiner
 
 __all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "simulate", "reconstruct",
            "object_error", "illuminated", "METHODS"]
@@ -214,37 +215,6 @@ def simulate(obj, probe, positions, *, photons=None, seed=None, path=None, force
 # ---------------------------------------------------------------------------------------------
 # reconstruction
 # ---------------------------------------------------------------------------------------------
-class _Problem:
-    """Data in FFT order, so the sweeps skip the centring shifts.
-
-    With :math:`\\mathcal F = S\\,\\mathrm{fft}\\,S^{-1}` (:math:`S` the fftshift, a circular shift),
-    :math:`\\mathcal F^{-1}\\Pi_{I}\\mathcal F\\psi = \\mathrm{ifft}\\,\\Pi_{S^{-1}I}\\,\\mathrm{fft}\\,\\psi`:
-    the shifts only multiply the spectrum by unimodular phases, which the modulus projection
-    :math:`\\Pi_I(z) = \\sqrt I z/|z|` lets through.  Amplitudes are scaled by :math:`\\sqrt{mn}`
-    for the unnormalised fft.
-    """
-
-    def __init__(self, intensities):
-        xp = array_namespace(intensities)
-        self.xp = xp
-        J, m, n = intensities.shape
-        self.total = float(xp.sum(intensities))
-        self.scale = float(m * n)
-        self.amplitudes = xp.fft.ifftshift(xp.sqrt(intensities), axes=_AXES) * math.sqrt(self.scale)
-
-    def project(self, psi, amplitudes):
-        """``(ifft Π fft ψ, Σ(|fft ψ| - A)²)`` for one or a batch of exit waves."""
-        xp = self.xp
-        z = xp.fft.fftn(psi, axes=_AXES)
-        a = xp.abs(z)
-        residual = xp.sum((a - amplitudes) ** 2)
-        z = z * (amplitudes / xp.where(a > 0, a, xp.ones_like(a)))
-        return xp.fft.ifftn(z, axes=_AXES), residual
-
-    def normalised(self, residual_sum) -> float:
-        return float(residual_sum) / (self.scale * self.total) if self.total > 0 else 0.0
-
-
 def _initial_probe(scan, shape, xp, cdtype):
     """A disk of the entrance-pupil diameter (half the grid if unknown), energy matched to the data."""
     diameter = None
@@ -282,10 +252,30 @@ def _scan_from(data, positions, object_shape, probe):
     return scan, intensities, pos, shape
 
 
+def _object_prior(reg, weight):
+    if reg is None:
+        return None
+    if weight is None or not (float(weight) >= 0 and math.isfinite(float(weight))):
+        raise ValueError(f"weight must be a finite number >= 0 when reg is given, got {weight}")
+    if isinstance(reg, str):
+        if reg != "tv":
+            raise ValueError(f"reg must be None, 'tv' or a Functional with a prox, got {reg!r}")
+        from ..functionals.tv import TV
+
+        # One prox per sweep, warm-started: a loose inner tolerance suffices, as the sweeps move
+        # the object by more than the prox error (measured, 1e3 photons, 64²: error 0.082 vs 0.081, 1.3 s vs 2.2 s).
+        return ObjectProx(lambda: TV(inner_tol=1e-3, inner_iters=100), weight)
+    if not hasattr(reg, "prox"):
+        raise ValueError(f"reg must be None, 'tv' or a Functional with a prox, got {reg!r}")
+    import copy
+
+    return ObjectProx(lambda: copy.deepcopy(reg), weight)
+
+
 def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: str = "rpie", iters: int = 100,
                 refine_probe: bool = True, refine_positions: bool = False, alpha: float | None = None,
                 beta: float | None = None, momentum: float | None = None, x0=None, tol: float = 0.0, seed=0, progress: bool = False,
-                callback=None) -> PtychoResult:
+                callback=None, reg=None, weight: float | None = None) -> PtychoResult:
     r"""Reconstruct object (and probe) from far-field ptychographic intensities.
 
     Parameters
@@ -322,9 +312,28 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         monotonically; ``"gd"`` without it does.
     iters : int
         Number of sweeps (one sweep visits every position once).
-    refine_probe, refine_positions : bool
-        Update the probe; update the positions (experimental, see :mod:`recon.apps.ptycho_positions`: on a 128² test ±2 px errors only fell to ~1 px RMS)
-        after every sweep once ``iters // 10`` sweeps have passed, the mean shift removed.
+    refine_probe : bool
+        Update the probe.
+    refine_positions : bool or dict
+        Update the positions after every sweep (``"rpie"``/``"epie"`` only) by smoothed Gauss–Newton
+        steps, coarse to fine, the mean shift removed (:mod:`recon.apps.ptycho_positions`).  Starts
+        after ``min(5, iters // 10)`` sweeps (``iters // 6`` when the probe is refined too), the
+        low-pass reaching zero at ``2 * iters // 3``; a dict overrides the options of
+        :class:`~recon.apps.ptycho_positions.PositionRefiner` (``start``, ``until``, ``sigma``,
+        ``max_step``, ``momentum``).  Measured (128² object, 32² probe, 100 positions, uniform
+        ±2 px errors, 150 sweeps): 0.08–0.09 px RMS with a known probe (4 perturbations); with
+        the probe refined from a disk, 250 sweeps, 0.09–0.12 px (2 perturbations).
+    reg : None, "tv" or Functional
+        Prior on the object, applied by parts, :math:`w\,(R(\operatorname{Re}O) + R(\operatorname{Im}O))`
+        (:class:`~recon.apps.ptycho_engines.ObjectProx`), through its prox after every sweep:
+        a forward–backward step for ``"gd"``, and the same prox between sweeps for the PIE
+        methods (as PtyLab's ``objectTVregSwitch``).  ``"tv"``: isotropic TV
+        (:class:`~recon.functionals.TV`).
+    weight : float
+        The prior's weight :math:`w` (required with ``reg``), in the units of the object, whose
+        scale is set by the probe (:math:`|O| \approx 1` with the default probe).  Measured on
+        1e3 photons per pattern (64² object, gd, 50 sweeps): error 0.146 without, 0.081 with
+        ``reg="tv", weight=0.3``.
     x0 : array (M, N), optional
         Initial object (default: ones).
     tol : float
@@ -357,6 +366,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     iters = check_positive_int(iters, "iters")
     tol = check_tol(tol)
     scan, intensities, pos, shape = _scan_from(data, positions, object_shape, probe)
+    pos = pos.copy()  # refined in place
     xp = array_namespace(intensities)
     cdtype = xp.complex64 if intensities.dtype == xp.float32 else xp.complex128
     m, n = intensities.shape[1:]
@@ -385,25 +395,39 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         momentum = 0.0 if method == "epie" or refine_probe else 0.9
     if not 0.0 <= float(momentum) < 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    velocity = _Momentum(float(momentum), probe=False)
+    velocity = Momentum(float(momentum), probe=False)
 
-    problem = _Problem(intensities)
+    prior = _object_prior(reg, weight)
+    problem = Problem(intensities)
     rng = np.random.default_rng(seed)
-    sweep = _pie_sweep if method in ("rpie", "epie") else _gd_sweep
-    start_positions = pos.copy()
+    sweep = pie_sweep if method in ("rpie", "epie") else gd_sweep
+    refiner = None
+    if refine_positions:
+        options = dict(refine_positions) if isinstance(refine_positions, dict) else {}
+        if method == "gd":
+            raise ValueError("refine_positions needs method 'rpie' or 'epie' (with 'gd' the measured "
+                             "refinement did not converge)")
+        options.setdefault("start", iters // 6 if refine_probe else min(5, iters // 10))
+        options.setdefault("until", (2 * iters) // 3)
+        try:
+            refiner = PositionRefiner(pos, (m, n), shape, **options)
+        except TypeError as err:
+            raise ValueError(f"refine_positions must be a bool or a dict of PositionRefiner options: {err}") from None
     history = History()
     bar = progress_bar(iters, progress, f"ptycho {method}")
     converged, message, k = False, f"reached iters={iters}", 0
     try:
         for k in range(1, iters + 1):
-            obj, probe, residual, grad_r = sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe,
-                                                 rng, want_positions=refine_positions and k > iters // 10)
+            system = None if refiner is None else refiner.system(k, problem)
+            obj, probe, residual = sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system)
             obj, probe = velocity.step(obj, probe, refine_probe)
+            if prior is not None:
+                obj = prior(obj)
             residual = problem.normalised(residual)
             history.record(k, residual=residual)
             bar.update()
-            if grad_r is not None:
-                pos = step_positions(pos, grad_r, start_positions, (m, n), shape)
+            if system is not None:
+                pos = refiner.step(pos, system)
             if residual <= tol:
                 converged, message = True, f"residual {residual:.3g} <= tol"
                 break
@@ -413,104 +437,3 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     finally:
         bar.close()
     return PtychoResult(obj, k, converged, history, message, probe=probe, positions=pos)
-
-
-def _pie_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, want_positions):
-    """One ePIE/rPIE sweep over all positions in random order; returns the summed residual."""
-    xp = problem.xp
-    m, n = probe.shape
-    corners = np.rint(pos).astype(np.int64)
-    fraction = pos - corners
-    subpixel = want_positions or bool(np.any(fraction != 0))
-    shifts = _Shifts(fraction, (m, n), xp, obj.dtype) if subpixel else None
-    residual = 0.0
-    grad_r = np.zeros_like(pos) if want_positions else None
-    for j in rng.permutation(pos.shape[0]):
-        r, c = int(corners[j, 0]), int(corners[j, 1])
-        crop = obj[r:r + m, c:c + n]
-        patch = shifts.apply(crop, j) if subpixel else crop
-        psi = probe * patch
-        target, res = problem.project(psi, problem.amplitudes[j, ...])
-        residual += res
-        delta = target - psi
-        if want_positions:
-            grad_r[j, :] = gauss_newton_shift(xp, probe, crop, delta, shifts, j)
-        p2 = xp.real(probe) ** 2 + xp.imag(probe) ** 2
-        if method == "rpie":
-            weight = (1.0 - alpha) * p2 + alpha * xp.max(p2)
-        else:
-            weight = xp.max(p2) / alpha
-        update = xp.conj(probe) * delta / weight
-        if refine_probe:
-            o2 = xp.real(patch) ** 2 + xp.imag(patch) ** 2
-            pweight = (1.0 - beta) * o2 + beta * xp.max(o2) if method == "rpie" else xp.max(o2) / beta
-            probe = probe + xp.conj(patch) * delta / pweight
-        if subpixel:
-            update = shifts.apply(update, j, adjoint=True)
-        obj[r:r + m, c:c + n] = crop + update
-    return obj, probe, residual, grad_r
-
-
-def _copy(x):
-    return array_namespace(x).asarray(x, copy=True)
-
-
-class _Momentum:
-    """Heavy-ball extrapolation of object and probe between sweeps (mPIE's momentum)."""
-
-    def __init__(self, eta, probe=True):
-        self.eta, self.probe = eta, probe
-        self.previous = None
-        self.velocity = None
-
-    def step(self, obj, probe, refine_probe):
-        if self.eta == 0.0:
-            return obj, probe
-        current = (obj, probe) if refine_probe and self.probe else (obj,)
-        if self.previous is not None:
-            changes = [x - p for x, p in zip(current, self.previous)]
-            self.velocity = changes if self.velocity is None else [
-                self.eta * v + d for v, d in zip(self.velocity, changes)]
-            current = tuple(x + self.eta * v for x, v in zip(current, self.velocity))
-        # Copies: PIE sweeps write the object in place.
-        self.previous = tuple(_copy(x) for x in current)
-        return current if len(current) == 2 else (current[0], probe)
-
-
-class _Shifts:
-    """Per-position Fourier sub-pixel shifts :math:`T_\\delta` of patches, and their adjoints."""
-
-    def __init__(self, fraction, shape, xp, cdtype):
-        ky, kx = np.fft.fftfreq(shape[0]), np.fft.fftfreq(shape[1])
-        self.xp = xp
-        self.ky = asarray(2j * np.pi * ky[:, None], xp=xp, dtype=cdtype)
-        self.kx = asarray(2j * np.pi * kx[None, :], xp=xp, dtype=cdtype)
-        ramp = np.exp(2j * np.pi * (fraction[:, 0, None, None] * ky[None, :, None]
-                                    + fraction[:, 1, None, None] * kx[None, None, :]))
-        self.ramps = asarray(ramp, xp=xp, dtype=cdtype)
-
-    def apply(self, patch, j, adjoint=False):
-        xp = self.xp
-        ramp = self.ramps[j, ...]
-        return xp.fft.ifftn(xp.fft.fftn(patch, axes=_AXES) * (xp.conj(ramp) if adjoint else ramp), axes=_AXES)
-
-
-def _gd_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, want_positions):
-    """One full-batch majorise-minimise step on the object, then on the probe (both overlap-normalised)."""
-    xp = problem.xp
-    A = ExitWaves(probe, pos, tuple(obj.shape))
-    patches = A.patches.gather(obj)
-    psi = probe * patches
-    target, residual = problem.project(psi, problem.amplitudes)
-    delta = target - psi
-    grad_r = None
-    if want_positions:
-        grad_r = batch_gauss_newton_shifts(xp, A, obj, delta)
-    illum = xp.real(A.illumination())
-    obj = obj + A.patches.scatter(xp.conj(probe) * delta) / (illum + alpha * xp.max(illum))
-    if refine_probe:
-        patches = A.patches.gather(obj)
-        o2 = xp.sum(xp.real(patches) ** 2 + xp.imag(patches) ** 2, axis=0)
-        # Exact minimiser of the majoriser in P for the new object (target waves held fixed).
-        probe = probe + xp.sum(xp.conj(patches) * (target - probe * patches), axis=0) / (o2 + beta * xp.max(o2))
-    return obj, probe, residual, grad_r

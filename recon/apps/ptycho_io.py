@@ -4,8 +4,11 @@ PtyLab's CPM files hold ``ptychogram`` (J, Nd, Nd), ``encoder`` (J, 2) stage pos
 ``wavelength``, ``zo`` (sample–detector distance), ``dxd`` (detector pixel), optionally ``No``
 (object grid size) and ``entrancePupilDiameter``.  The object pixel is
 :math:`\\Delta x_o = \\lambda z_o/(N_d \\Delta x_d)` and PtyLab places patch corners at
-``round(encoder / dxo) + No // 2 - Nd // 2`` (``PtyLab.Reconstruction``); :func:`load` keeps the
-sub-pixel remainder, which position refinement may use (it rounds to the same corners).
+``round(encoder / dxo) + No // 2 - Nd // 2`` (``PtyLab.Reconstruction``).  :func:`load` applies
+the same rule by default, so recon and PtyLab see the same corners (PtyLab's own simulation
+computes its patterns at those rounded corners, from encoder readings that are not integers);
+``load(path, subpixel=True)`` keeps the sub-pixel remainder instead, a better start for
+position refinement when the encoder readings are the truth.
 """
 from __future__ import annotations
 
@@ -26,8 +29,13 @@ def _suffix(path):
     return os.path.splitext(os.fspath(path))[1].lower()
 
 
-def load(path, *, backend=None) -> Scan:
+def load(path, *, backend=None, subpixel: bool = False) -> Scan:
     """Read a scan from ``.npz`` (recon) or ``.h5``/``.hdf5`` (PtyLab CPM); arrays on ``backend``.
+
+    PtyLab files: positions are ``round(encoder / dxo) + No // 2 - Nd // 2`` (PtyLab's rule), or,
+    with ``subpixel=True``, ``encoder / dxo + No // 2 - Nd // 2`` unrounded; without ``No`` in the
+    file the object grid is the smallest power of two holding the scan.  recon's ``.npz`` files
+    store the positions as simulated.
 
     Raises ``ValueError`` naming ``path`` for an unknown suffix, a missing field or an unreadable file.
     """
@@ -70,7 +78,10 @@ def load(path, *, backend=None) -> Scan:
         encoder = np.asarray(fields["encoder"], dtype=np.float64).reshape(J, 2)
         extent = np.max(np.abs(encoder), axis=0).max() / dxo
         No = int(scalar("No")) if "No" in fields else int(2 ** np.ceil(np.log2(2 * extent + nd + 2)))
-        positions = encoder / dxo + No // 2 - nd // 2
+        positions = encoder / dxo
+        # float32 files: readings a rounding error away from an integer are that integer
+        positions = np.where(np.abs(positions - np.rint(positions)) < 1e-4, np.rint(positions), positions)
+        positions = (positions if subpixel else np.rint(positions)) + No // 2 - nd // 2
         object_shape = (No, No)
     probe = fields.get("probe")
     return Scan(
