@@ -10,17 +10,12 @@ per block (image, kernel, warp) with a backtracked step, in turn.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from ..backend import array_namespace, asarray, check_finite, pad_edge, to_numpy
+from ..backend import array_namespace, asarray, check_finite, pad_edge
 from ..functionals.dtv import DirectionalTV, luminance, project_simplex
-from ..operators.base import vdot
-from ..operators.warp import Warp, rotation
-from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
+from ..solvers.result import check_positive_int, check_tol
 from .fusion_model import FusionModel
+from .fusion_palm import FusionResult, _Palm
 
 __all__ = ["fuse", "FusionResult", "REGS", "REGISTRATIONS"]
 
@@ -29,18 +24,10 @@ REGISTRATIONS = (None, "rigid", "affine")
 DEFAULT_WEIGHT = {"dtv": 0.1, "tv": 1e-3}
 
 
-@dataclass
-class FusionResult(Result):
-    """:class:`~recon.solvers.Result` plus the estimated ``kernel`` (k×k, sums to 1) and ``warp`` (a :class:`~recon.operators.Warp`)."""
-
-    kernel: Any = None
-    warp: Any = None
-
-
 def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41, blind: bool = True,
          registration=None, reg: str = "dtv", weight: float | None = None, kernel_weight: float = 1e-2,
-         eta: float = 0.003, gamma: float = 0.9995, iters: int = 300, tol: float = 1e-6,
-         progress: bool = False, callback=None) -> FusionResult:
+         eta: float = 0.003, gamma: float = 0.9995, inertial: bool = False, iters: int = 300,
+         tol: float = 1e-6, progress: bool = False, callback=None) -> FusionResult:
     r"""Fuse a low-resolution band with high-resolution side information (blind dTV fusion).
 
     Solves, for the image :math:`u` on the side information's grid extended by a margin
@@ -90,6 +77,12 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     eta, gamma : float
         dTV parameters (:class:`~recon.functionals.DirectionalGradient`; ``eta`` in units of the
         side information scaled to [0, 1] per pixel).
+    inertial : bool, default False
+        iPALM-type momentum on the image block: the step starts from
+        :math:`u^n + \beta_n(u^n - u^{n-1})`, :math:`\beta_n = (t_{n-1} - 1)/t_n` (FISTA's sequence), and
+        falls back to the plain step, resetting :math:`t`, whenever it would not decrease the objective,
+        so the history stays monotone.  On ``trees1_shift_5px_disk`` it reaches a given objective in
+        about 25% fewer inner iterations but needs two prox calls per step, so no faster in wall time.
     iters : int, default 300
         Maximum PALM iterations.
     tol : float, default 1e-6
@@ -121,6 +114,10 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     total variation. SIAM J. Imaging Sci. 9(3).
     Bolte, J., Sabach, S., Teboulle, M. (2014). Proximal alternating linearized minimization for
     nonconvex and nonsmooth problems. Math. Program. 146, 459-494.
+    Pock, T., Sabach, S. (2016). Inertial proximal alternating linearized minimization (iPALM) for
+    nonconvex and nonsmooth problems. SIAM J. Imaging Sci. 9(4), 1756-1787.
+    O'Donoghue, B., Candès, E. (2015). Adaptive restart for accelerated gradient schemes. Found.
+    Comput. Math. 15, 715-732.
 
     Examples
     --------
@@ -182,7 +179,7 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
         k0 = xp.astype(kernel, data.dtype)
         k0 = project_simplex(k0) if blind else k0
     u0 = _initial_image(model, data, v)
-    state = _Palm(model, data, u0, k0, reg_u, weight, kernel_weight, blind, registration)
+    state = _Palm(model, data, u0, k0, reg_u, weight, kernel_weight, blind, registration, inertial)
     return state.run(iters, tol, progress, callback)
 
 
@@ -218,173 +215,3 @@ def _check_weight(value, name):
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return value
-
-
-class _Palm:
-    """State of the PALM iteration: the blocks, their spectra, step constants and the residual."""
-
-    def __init__(self, model, f, u, k, reg_u, lam_u, lam_k, blind, registration):
-        xp = array_namespace(f)
-        self.xp, self.model, self.f = xp, model, f
-        self.reg_u, self.lam_u, self.lam_k = reg_u, lam_u, lam_k
-        self.blind, self.registration = blind, registration
-        self.reg_k = DirectionalTV(xp.zeros(k.shape, dtype=f.dtype, device=f.device), gamma=0.0,
-                                   constraint="simplex", inner_tol=1e-3, inner_iters=50) if lam_k > 0 else None
-        self.params = np.zeros(3 if registration == "rigid" else 6)  # offset from the identity warp
-        self.warp = None
-        self.u, self.k = u, k
-        self.kh = model.kernel_spectrum(k)
-        self._set_warped()
-        self.reg_value = reg_u(u)  # dTV(u), kept up to date from the prox's certificate
-        # ||S C (k * .)||^2 <= 1 / factor^2 for k in the simplex; the warp adds about 1 / |det A|
-        self.L_u, self.L_k, self.L_w = 0.5 / model.factor**2, 1.0, 1.0
-        self.eps = 1e-5 if f.dtype == xp.float32 else 1e-12  # rounding slack of the descent tests
-        self.inner = 0
-        self.prox_retries = 2
-
-    # -- helpers ---------------------------------------------------------------------------------
-    def _matrix(self, params):
-        if self.registration == "rigid":
-            return np.hstack([rotation(params[0]), params[1:, None]])
-        return np.hstack([np.eye(2), np.zeros((2, 1))]) + params.reshape(2, 3)
-
-    def _set_warped(self):
-        self.uw = self.u if self.warp is None else self.warp._forward(self.u)
-        self.uh = self.model.rfft(self.uw)
-        self.r = self.model.predict(self.kh, self.uh) - self.f
-        self.misfit = 0.5 * vdot(self.r, self.r)
-
-    def _residual_grad(self):
-        """:math:`\\nabla_{Wu} h = (k*)^* C^* S^* r` on the domain."""
-        m = self.model
-        return m.correlate(self.kh, m.rfft(m.sample_adjoint(self.r)))
-
-    def _tv_k(self, k):
-        return self.lam_k * self.reg_k(k) if self.reg_k is not None else 0.0
-
-    def objective(self):
-        return self.misfit + self.lam_u * self.reg_value + self._tv_k(self.k)
-
-    def _descent(self, h_new, h0, lin, quad):
-        return h_new <= h0 + lin + quad + self.eps * abs(h0)
-
-    # -- blocks ----------------------------------------------------------------------------------
-    def step_u(self):
-        m = self.model
-        g = self._residual_grad()
-        if self.warp is not None:
-            g = self.warp._adjoint(g)
-        old = self.misfit + self.lam_u * self.reg_value
-        L = self.L_u
-        for _ in range(40):
-            z = self.u - g * (1.0 / L)
-            # the prox is inexact (a few warm-started inner iterations); calling it again continues
-            # the inner solver, so a step that does not yet decrease the objective is refined first
-            for _ in range(self.prox_retries):
-                un, reg = self._prox_u(z, L)
-                uw = un if self.warp is None else self.warp._forward(un)
-                uh = m.rfft(uw)
-                r = m.predict(self.kh, uh) - self.f
-                h = 0.5 * vdot(r, r)
-                if h + self.lam_u * reg <= old:
-                    break
-            d = un - self.u
-            if self._descent(h, self.misfit, vdot(g, d), 0.5 * L * vdot(d, d)):
-                break
-            L *= 2.0
-        self.L_u = L
-        if h + self.lam_u * reg <= old:
-            self.u, self.uw, self.uh, self.r, self.misfit, self.reg_value = un, uw, uh, r, h, reg
-
-    def _prox_u(self, z, L):
-        """The image prox at ``z`` for step ``1 / L`` and :math:`\mathrm{dTV}` of the result (from the inner certificate)."""
-        if self.lam_u == 0:
-            un = self.xp.maximum(z, self.xp.zeros_like(z))
-            return un, self.reg_u(un)
-        un = self.reg_u.prox(z, self.lam_u / L)
-        self.inner += self.reg_u.last_inner["iterations"]
-        return un, self.reg_u.last_inner["value"]
-
-    def step_k(self):
-        m = self.model
-        gk = m.kernel_window(m.correlate(self.uh, m.rfft(m.sample_adjoint(self.r))))
-        old = self.misfit + self._tv_k(self.k)
-        L = self.L_k * 0.5  # the kernel's constant moves with u: let it shrink as well as grow
-        for _ in range(60):
-            z = self.k - gk * (1.0 / L)
-            kn = self.reg_k.prox(z, self.lam_k / L) if self.reg_k is not None else project_simplex(z)
-            kh = m.kernel_spectrum(kn)
-            r = m.predict(kh, self.uh) - self.f
-            h = 0.5 * vdot(r, r)
-            d = kn - self.k
-            if self._descent(h, self.misfit, vdot(gk, d), 0.5 * L * vdot(d, d)):
-                break
-            L *= 2.0
-        self.L_k = L
-        if h + self._tv_k(kn) <= old:
-            self.k, self.kh, self.r, self.misfit = kn, kh, r, h
-
-    def step_w(self):
-        m = self.model
-        warp = self.warp if self.warp is not None else Warp(m.domain_shape, self._matrix(self.params))
-        G = to_numpy(warp.derivative(self.u).adjoint(self._residual_grad())).astype(np.float64)
-        # parameters in pixel units: a change of A moves samples by up to half the domain
-        s = 0.5 * max(m.domain_shape)
-        if self.registration == "rigid":
-            a = self.params[0]
-            dA = np.array([[-math.sin(a), -math.cos(a)], [math.cos(a), -math.sin(a)]])
-            grad = np.array([np.sum(G[:, :2] * dA), G[0, 2], G[1, 2]])
-            metric = np.array([s * s, 1.0, 1.0])
-        else:
-            grad = G.ravel()
-            metric = np.array([s * s, s * s, 1.0, s * s, s * s, 1.0])
-        L = self.L_w * 0.5
-        for _ in range(60):
-            d = -grad / (L * metric)
-            trial = Warp(m.domain_shape, self._matrix(self.params + d))
-            uw = trial._forward(self.u)
-            uh = m.rfft(uw)
-            r = m.predict(self.kh, uh) - self.f
-            h = 0.5 * vdot(r, r)
-            if self._descent(h, self.misfit, float(grad @ d), 0.5 * L * float(d @ (metric * d))):
-                break
-            L *= 2.0
-        self.L_w = L
-        if h <= self.misfit:
-            self.params, self.warp = self.params + d, trial
-            self.uw, self.uh, self.r, self.misfit = uw, uh, r, h
-
-    # -- the loop --------------------------------------------------------------------------------
-    def run(self, iters, tol, progress, callback):
-        history = History()
-        phi = self.objective()
-        history.record(0, objective=phi, misfit=self.misfit, L_u=self.L_u, L_k=self.L_k, inner=0)
-        bar = progress_bar(iters, progress, "fuse")
-        converged, message, it = False, "maximum number of iterations reached", 0
-        for it in range(1, iters + 1):
-            self.inner = 0
-            # kernel and warp first: they then start from u_0, aligned with the side information
-            if self.blind:
-                self.step_k()
-            if self.registration is not None:
-                self.step_w()
-            self.step_u()
-            new = self.objective()
-            history.record(it, objective=new, misfit=self.misfit, L_u=self.L_u, L_k=self.L_k, inner=self.inner)
-            bar.update()
-            done = phi - new <= tol * abs(new)
-            phi = new
-            if callback is not None and callback(it, self._image()):
-                converged, message = True, "stopped by callback"
-                break
-            if done:
-                converged, message = True, f"relative objective decrease below tol={tol}"
-                break
-        bar.close()
-        warp = Warp(self.model.image_shape, self._matrix(self.params) if self.registration else None)
-        return FusionResult(x=self._image(), iterations=it, converged=converged, history=dict(history),
-                            message=message, extras={"u_domain": self.u}, kernel=self.k, warp=warp)
-
-    def _image(self):
-        m = self.model.margin
-        return self.u[m:-m or None, m:-m or None]
