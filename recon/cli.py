@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ct_parser(sub, weight=_weight, positive_int=_positive_int)
 
+    from .apps.ptycho_cli import add_ptycho_parser
+
+    add_ptycho_parser(sub, weight=_weight, positive_int=_positive_int)
+
     p = sub.add_parser("demo", help="denoise, deblur and CT on built-in test images, write figures",
                        description="Denoise (TV, Tikhonov, wavelet) and deblur (TV, Tikhonov) the camera image, "
                                    "reconstruct Shepp-Logan from 60 noisy projections (FBP, TV); "
