@@ -322,7 +322,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         :class:`~recon.apps.ptycho_positions.PositionRefiner` (``start``, ``until``, ``sigma``,
         ``max_step``, ``momentum``).  Measured (128² object, 32² probe, 100 positions, uniform
         ±2 px errors, 150 sweeps): 0.08–0.09 px RMS with a known probe (4 perturbations); with
-        the probe refined from a disk, 250 sweeps, 0.09–0.12 px (2 perturbations).
+        the probe refined from a disk, 250 sweeps, 0.09–0.13 px (2 perturbations).
     reg : None, "tv" or Functional
         Prior on the object, applied by parts, :math:`w\,(R(\operatorname{Re}O) + R(\operatorname{Im}O))`
         (:class:`~recon.apps.ptycho_engines.ObjectProx`), through its prox after every sweep:
