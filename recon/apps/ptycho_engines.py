@@ -14,6 +14,7 @@ quantities :mod:`recon.apps.ptycho_positions` needs to refine the scan positions
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from ..backend import array_namespace, asarray, is_numpy, scatter_add
 from ..operators.ptychography import ExitWaves
 
-__all__ = ["Problem", "pie_sweep", "gd_sweep", "Momentum"]
+__all__ = ["Problem", "pie_sweep", "gd_sweep", "Momentum", "ObjectProx", "object_prior"]
 
 _AXES = (-2, -1)
 
@@ -179,7 +180,8 @@ def _overlap(A, problem):
     t = xp.abs(problem.ifft(ry * rx))
     t = xp.maximum(t, xp.flip(xp.roll(t, (-1, -1), axis=_AXES), axis=_AXES))  # t(v) and t(-v)
     norm1 = xp.sum(t, axis=_AXES, keepdims=True)
-    widened = xp.real(problem.ifft(problem.fft(t) * problem.fft(xp.astype(p2, A.probe.dtype))))
+    spectra = problem.fft(xp.astype(t, A.probe.dtype)) * problem.fft(xp.astype(p2, A.probe.dtype))
+    widened = xp.real(problem.ifft(spectra))
     widened = xp.maximum(widened, xp.zeros_like(widened)) * norm1
     size = A.shape_in[0] * A.shape_in[1]
     return xp.reshape(scatter_add(A.patches.index, xp.reshape(widened, (-1,)), size), A.shape_in)
@@ -230,3 +232,22 @@ class ObjectProx:
         re = self.parts[0].prox(xp.real(obj), self.weight)
         im = self.parts[1].prox(xp.imag(obj), self.weight)
         return xp.astype(re, obj.dtype) + 1j * xp.astype(im, obj.dtype)
+
+
+def object_prior(reg, weight):
+    """The :class:`ObjectProx` for ``reconstruct``'s ``reg`` and ``weight`` (None without a prior)."""
+    if reg is None:
+        return None
+    if weight is None or not (float(weight) >= 0 and math.isfinite(float(weight))):
+        raise ValueError(f"weight must be a finite number >= 0 when reg is given, got {weight}")
+    if isinstance(reg, str):
+        if reg != "tv":
+            raise ValueError(f"reg must be None, 'tv' or a Functional with a prox, got {reg!r}")
+        from ..functionals.tv import TV
+
+        # One prox per sweep, warm-started: a loose inner tolerance suffices, as the sweeps move
+        # the object by more than the prox error (measured, 1e3 photons, 64²: error 0.082 vs 0.081, 1.3 s vs 2.2 s).
+        return ObjectProx(lambda: TV(inner_tol=1e-3, inner_iters=100), weight)
+    if not hasattr(reg, "prox"):
+        raise ValueError(f"reg must be None, 'tv' or a Functional with a prox, got {reg!r}")
+    return ObjectProx(lambda: copy.deepcopy(reg), weight)

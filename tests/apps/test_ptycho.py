@@ -234,3 +234,18 @@ def test_reads_and_reconstructs_ptylab_own_simulation(tmp_path):
     h = result.history["residual"]
     assert np.all(np.isfinite(to_numpy(result.x))) and result.probe.shape == (128, 128)
     assert h[-1] < 0.1 * h[0]
+
+
+@pytest.mark.parametrize("options", [dict(method="rpie", refine_positions=True), dict(method="gd"),
+                                     dict(method="epie", reg="tv", weight=0.01)])
+def test_array_api_strict_single_precision(options):
+    """Sub-pixel positions, position refinement and the prior use only array-API calls; complex64 stays."""
+    xs = pytest.importorskip("array_api_strict")
+    obj, probe, _, _ = _case()
+    positions = np.clip(ptycho.fermat_spiral(40, obj.shape, probe.shape, integer=False), 0.6, 31.4)
+    scan = ptycho.simulate(obj, probe, positions)
+    result = ptycho.reconstruct(xs.asarray(scan.intensities.astype(np.float32)), positions=positions,
+                                object_shape=obj.shape, iters=6, **options)
+    assert result.x.dtype == xs.complex64 and result.probe.dtype == xs.complex64
+    h = result.history["residual"]
+    assert np.isfinite(h[-1]) and h[-1] < h[0]
