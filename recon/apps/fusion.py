@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, asarray, check_finite, pad_edge
+import numpy as np
+
+from ..backend import array_namespace, asarray, check_finite, pad_edge, to_numpy
 from ..functionals.dtv import DirectionalTV, luminance, project_simplex
+from ..operators.warp import Warp
 from ..solvers.result import check_positive_int, check_tol
+from .fusion_bands import fuse_bands
 from .fusion_model import FusionModel
 from .fusion_palm import FusionResult, _Palm
 
@@ -25,9 +29,10 @@ DEFAULT_WEIGHT = {"dtv": 0.1, "tv": 1e-3}
 
 
 def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41, blind: bool = True,
-         registration=None, reg: str = "dtv", weight: float | None = None, kernel_weight: float = 1e-2,
+         registration=None, warp=None, reg: str = "dtv", weight: float | None = None, kernel_weight: float = 1e-2,
          eta: float = 0.003, gamma: float = 0.9995, inertial: bool = False, iters: int = 300,
-         tol: float = 1e-6, progress: bool = False, callback=None) -> FusionResult:
+         tol: float = 1e-6, progress: bool = False, callback=None, shared: bool = False, client=None,
+         num_workers=None) -> FusionResult:
     r"""Fuse a low-resolution band with high-resolution side information (blind dTV fusion).
 
     Solves, for the image :math:`u` on the side information's grid extended by a margin
@@ -53,8 +58,10 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
 
     Parameters
     ----------
-    data : array (h, w)
-        The low-resolution band, real, finite.  float32 input is computed in float32.
+    data : array (h, w) or (bands, h, w)
+        The low-resolution band, real, finite.  float32 input is computed in float32.  A stack of
+        bands is fused band by band against the same side information, in parallel through Dask
+        (see ``shared``); the result then stacks the bands.
     side_info : array (factor h, factor w) or (factor h, factor w, 3)
         The sharp image (colour is converted to luminance).
     factor : int, default 4
@@ -69,6 +76,9 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     registration : {None, "rigid", "affine"}
         Estimate a warp :math:`W_w` (:class:`~recon.operators.Warp` convention: :math:`(W u)(p) = u(Ap + b)`,
         :math:`p` from the image centre, in high-resolution pixels).
+    warp : Warp or array (2, 3), optional
+        A known warp :math:`[A \mid b]` (same convention), kept fixed when ``registration=None`` and the
+        start of the estimate otherwise (then, for ``"rigid"``, :math:`A` must be a rotation).
     reg : {"dtv", "tv"}
     weight : float, optional
         :math:`\lambda_u \ge 0`; default 0.1 for dTV (Bungert et al.) and 1e-3 for TV.
@@ -91,6 +101,11 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
         tqdm progress bar.
     callback : callable, optional
         ``callback(k, x)`` after iteration ``k`` with the current image; returning True stops.
+
+    shared, client, num_workers
+        For a stack of bands only (:func:`~recon.apps.fusion_bands.fuse_bands`): one kernel and warp for
+        all bands (estimated from the band mean) or one per band; the Dask client (default: threads when
+        Dask is installed, else a serial loop); the number of threads.
 
     Returns
     -------
@@ -130,8 +145,13 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     ((32, 32), 1.0)
     """
     xp = _check_array(data, "data")
+    if data.ndim == 3:
+        return fuse_bands(data, side_info, factor, shared=shared, client=client, num_workers=num_workers,
+                          kernel=kernel, kernel_size=kernel_size, blind=blind, registration=registration,
+                          warp=warp, reg=reg, weight=weight, kernel_weight=kernel_weight, eta=eta, gamma=gamma,
+                          inertial=inertial, iters=iters, tol=tol, progress=progress, callback=callback)
     if data.ndim != 2:
-        raise ValueError(f"data must be a 2-D band (h, w), got shape {tuple(data.shape)}")
+        raise ValueError(f"data must be a band (h, w) or a stack of bands (bands, h, w), got shape {tuple(data.shape)}")
     factor = check_positive_int(factor, "factor")
     if reg not in REGS:
         raise ValueError(f"reg must be one of {REGS}, got {reg!r}")
@@ -162,6 +182,7 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     if kernel_size > min(image_shape):
         raise ValueError(f"kernel_size {kernel_size} is larger than the image {image_shape}")
 
+    matrix0 = _check_warp(warp, registration)
     model = FusionModel(tuple(data.shape), factor, kernel_size)
     m = model.margin
     lo, hi = float(xp.min(v)), float(xp.max(v))
@@ -179,7 +200,7 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
         k0 = xp.astype(kernel, data.dtype)
         k0 = project_simplex(k0) if blind else k0
     u0 = _initial_image(model, data, v)
-    state = _Palm(model, data, u0, k0, reg_u, weight, kernel_weight, blind, registration, inertial)
+    state = _Palm(model, data, u0, k0, reg_u, weight, kernel_weight, blind, registration, inertial, matrix0)
     return state.run(iters, tol, progress, callback)
 
 
@@ -215,3 +236,20 @@ def _check_weight(value, name):
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return value
+
+
+def _check_warp(warp, registration):
+    """The 2x3 float64 matrix of ``warp`` (a Warp or array_like), or None; a rigid start must be a rotation."""
+    if warp is None:
+        return None
+    if isinstance(warp, Warp):
+        warp = warp.matrix
+    m = np.array(to_numpy(warp) if hasattr(warp, "shape") else warp, dtype=np.float64)
+    if m.shape != (2, 3) or not np.all(np.isfinite(m)):
+        raise ValueError(f"warp must be a Warp or a finite 2x3 matrix [A | b], got {m.tolist()}")
+    A = m[:, :2]
+    if np.linalg.det(A) <= 0:
+        raise ValueError(f"warp must have det A > 0 (no reflection or collapse), got {m.tolist()}")
+    if registration == "rigid" and not np.allclose(A.T @ A, np.eye(2), atol=1e-8):
+        raise ValueError(f"warp must have A a rotation for registration='rigid', got {m.tolist()}")
+    return m

@@ -27,15 +27,20 @@ class FusionResult(Result):
 class _Palm:
     """State of the PALM iteration: the blocks, their spectra, step constants and the residual."""
 
-    def __init__(self, model, f, u, k, reg_u, lam_u, lam_k, blind, registration, inertial):
+    def __init__(self, model, f, u, k, reg_u, lam_u, lam_k, blind, registration, inertial, matrix0=None):
         xp = array_namespace(f)
         self.xp, self.model, self.f = xp, model, f
         self.reg_u, self.lam_u, self.lam_k = reg_u, lam_u, lam_k
         self.blind, self.registration = blind, registration
         self.reg_k = DirectionalTV(xp.zeros(k.shape, dtype=f.dtype, device=f.device), gamma=0.0,
                                    constraint="simplex", inner_tol=1e-3, inner_iters=50) if lam_k > 0 else None
-        self.params = np.zeros(3 if registration == "rigid" else 6)  # offset from the identity warp
-        self.warp = None
+        # warp parameters: (angle, shift) for rigid, [A | b] - [I | 0] otherwise; `matrix0` the start
+        self.matrix0 = np.hstack([np.eye(2), np.zeros((2, 1))]) if matrix0 is None else np.asarray(matrix0, float)
+        if registration == "rigid":
+            self.params = np.array([math.atan2(self.matrix0[1, 0], self.matrix0[0, 0]), *self.matrix0[:, 2]])
+        else:
+            self.params = (self.matrix0 - np.hstack([np.eye(2), np.zeros((2, 1))])).ravel()
+        self.warp = None if matrix0 is None else Warp(model.domain_shape, self.matrix0)
         self.u, self.k = u, k
         self.kh = model.kernel_spectrum(k)
         self._set_warped()
@@ -217,7 +222,7 @@ class _Palm:
                 converged, message = True, f"relative objective decrease below tol={tol}"
                 break
         bar.close()
-        warp = Warp(self.model.image_shape, self._matrix(self.params) if self.registration else None)
+        warp = Warp(self.model.image_shape, self._matrix(self.params) if self.registration else self.matrix0)
         return FusionResult(x=self._image(), iterations=it, converged=converged, history=dict(history),
                             message=message, extras={"u_domain": self.u}, kernel=self.k, warp=warp)
 

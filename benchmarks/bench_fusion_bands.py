@@ -1,0 +1,64 @@
+"""Many bands: 16 bands of 100x100 at factor 4 fused against one photo, serial loop vs Dask threads, in the same run.
+One JSON line: seconds of each, the speed-up, cores and load average (the machine may be shared).
+
+    python benchmarks/bench_fusion_bands.py [--bands 16] [--iters 5] [--workers N]
+
+The bands are the trees1_shift_5px_disk band rescaled and with independent noise (needs the shared data,
+../shared/data/fusion or $RECON_SHARED_DATA).  Blind, per-band kernels (shared=False).
+"""
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.io import loadmat
+
+import recon
+
+
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bands", type=int, default=16)
+    parser.add_argument("--iters", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--processes", action="store_true",
+                        help="also time a dask.distributed LocalCluster of --workers single-threaded processes")
+    args = parser.parse_args()
+    root = Path(os.environ.get("RECON_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+    d = loadmat(root / "fusion" / "trees1_shift_5px_disk.mat")
+    rng = np.random.default_rng(0)
+    stack = np.stack([d["data"] * rng.uniform(0.6, 1.4) + 0.01 * rng.standard_normal(d["data"].shape)
+                      for _ in range(args.bands)])
+    photo = d["side_info"]
+    t = time.perf_counter()
+    serial = [recon.fuse(stack[b], photo, 4, iters=args.iters, tol=0.0) for b in range(args.bands)]
+    t_serial = time.perf_counter() - t
+    t = time.perf_counter()
+    res = recon.fuse(stack, photo, 4, iters=args.iters, tol=0.0, num_workers=args.workers)
+    t_dask = time.perf_counter() - t
+    same = all(np.array_equal(res.x[b], s.x) for b, s in enumerate(serial))
+    extra = {}
+    if args.processes:
+        from dask.distributed import Client
+
+        with Client(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as client:
+            t = time.perf_counter()
+            res_p = recon.fuse(stack, photo, 4, iters=args.iters, tol=0.0, client=client)
+            extra["dask_processes_seconds"] = round(time.perf_counter() - t, 2)  # includes shipping the photo
+        extra["processes_speedup"] = round(t_serial / extra["dask_processes_seconds"], 2)
+        extra["processes_equal_to_serial"] = all(np.array_equal(res_p.x[b], s.x) for b, s in enumerate(serial))
+        extra["processes_max_abs_difference"] = max(float(np.abs(res_p.x[b] - s.x).max()) for b, s in enumerate(serial))
+    print(json.dumps({
+        "bands": args.bands, "iters": args.iters, "workers": args.workers, "cpu_count": os.cpu_count(),
+        "serial_seconds": round(t_serial, 2), "dask_threads_seconds": round(t_dask, 2),
+        "speedup": round(t_serial / t_dask, 2), "equal_to_serial": same, **extra,
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
