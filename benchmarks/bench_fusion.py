@@ -60,6 +60,8 @@ def main():
         "final_objective": float(obj[-1]),
         "objective_at_seconds": {t: float(obj[np.searchsorted(stamps, t) - 1]) for t in (2, 5, 10, 20) if stamps[0] <= t},
         "seconds_to_1e-4_of_final": round(stamps[reach], 3), "iteration_to_1e-4_of_final": reach + 1,
+        "seconds_to_1e-3_of_final": round(stamps[int(np.argmax(obj <= obj[-1] * (1 + 1e-3)))], 3),
+        "seconds_to_1e-2_of_final": round(stamps[int(np.argmax(obj <= obj[-1] * (1 + 1e-2)))], 3),
     }))
 
 
