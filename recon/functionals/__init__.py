@@ -7,3 +7,4 @@ from .tv import TV, HuberTV
 from .dtv import DirectionalGradient, DirectionalTV, luminance, project_simplex
 from .splines import LinearSpline
 from .ridge import RidgeRegularizer
+from .wavelet import WaveletL1
