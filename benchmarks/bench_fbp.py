@@ -2,7 +2,9 @@
 
 Both get a 512x512 Shepp–Logan's Radon transform from recon (720 angles over [0, π), ``ceil(n√2)``
 bins); both reconstruct with the ramp filter.  Best of ``--repeat`` runs each, in one process.
-One JSON line per case: ``recon_s``, ``peer_s``, ``speedup`` = peer_s / recon_s, and each method's
+One JSON line per case: ``recon_s``, ``peer_s``, ``speedup`` = peer_s / recon_s (wall clock), the same from
+process CPU time (``cpu_speedup``: less sensitive to other processes on a shared machine), the 1-minute load
+average at the start, and each method's
 relative L2 error against the phantom and the process's peak resident memory so far
 (``peak_rss_mb``, both methods: an upper bound for recon's) (skimage's even-size rotation centre is half a pixel off the
 geometric one, which adds to its error; the timing is the point here).
@@ -11,6 +13,7 @@ geometric one, which adds to its error; the timing is the point here).
 """
 import argparse
 import json
+import os
 import resource
 import math
 import time
@@ -37,18 +40,23 @@ def main():
         angles = ct.uniform_angles(n_angles)
         p = ct.sinogram(u, angles, n_detectors=math.ceil(n * math.sqrt(2)))
         deg = np.rad2deg(angles)
+        load = os.getloadavg()[0]
         best = dict(recon=np.inf, peer=np.inf)
+        cpu = dict(recon=np.inf, peer=np.inf)
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ours = ct.fbp(p, angles, shape=(n, n))
             best["recon"] = min(best["recon"], time.perf_counter() - t0)
-            t0 = time.perf_counter()
+            cpu["recon"] = min(cpu["recon"], time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
             theirs = iradon(p.T, deg, filter_name="ramp", circle=False, output_size=n)
             best["peer"] = min(best["peer"], time.perf_counter() - t0)
+            cpu["peer"] = min(cpu["peer"], time.process_time() - c0)
         print(json.dumps({
             "case": f"fbp {n}x{n}, {n_angles} angles, ramp filter, float32 data, CPU",
             "recon_s": round(best["recon"], 4), "peer": "skimage.transform.iradon", "peer_s": round(best["peer"], 4),
             "speedup": round(best["peer"] / best["recon"], 2),
+            "cpu_speedup": round(cpu["peer"] / cpu["recon"], 2), "load_avg_1min": round(load, 2),
             "recon_rel_error": round(metrics.relative_error(ours, u), 4),
             "peer_rel_error": round(metrics.relative_error(theirs, u), 4),
             "peak_rss_mb": _peak_rss_mb(),

@@ -38,6 +38,7 @@ __all__ = [
     "pad_edge",
     "scatter_add",
     "scatter_add_columns",
+    "add_gathered",
     "rfftn",
     "irfftn",
 ]
@@ -299,3 +300,37 @@ def _scipy_fft():
     except ImportError:  # pragma: no cover - scipy is a core dependency, but the fallback is cheap
         return None
     return scipy.fft
+
+
+# Pixels per block of add_gathered on NumPy: the block's indices and gathered rows stay in a core's L2
+# between the three passes (measured fastest at 2**15 for 512 x 512 images, 8 floats per row).
+_GATHER_BLOCK = 2**15
+
+
+def add_gathered(out, table, offsets, positions, *, index=...):
+    r"""``out[index][i, j, :] += sum_q table[offsets[q, i] + positions[q, j], :]``: gather rows at outer-sum indices.
+
+    ``table`` has shape ``(N, c)``, ``offsets`` ``(m, r)`` and ``positions`` ``(m, n)`` (integers,
+    every sum in ``[0, N)``, not checked); ``out[index]`` has shape ``(r, n, c)`` and the table's dtype.
+    Backprojection reads a table this way: the position of pixel ``(i, j)`` is :math:`R_i + S_j`.
+    NumPy works in blocks of rows that stay in cache: it forms the block's indices, gathers with
+    ``take(mode="wrap")`` (the indices are in range by construction; this mode skips the bounds check)
+    and adds in place.  Any other library forms all ``m r n`` indices, gathers, sums over ``q`` and
+    assigns.  Returns ``out``.
+    """
+    m, r = offsets.shape
+    if isinstance(out, np.ndarray) and isinstance(table, np.ndarray):  # cheaper than a namespace lookup per call
+        view = out[index]
+        rows = max(1, _GATHER_BLOCK // max(1, positions.shape[1]))
+        for i0 in range(0, r, rows):
+            block = view[i0:i0 + rows]
+            for q in range(m):
+                where = np.add(offsets[q, i0:i0 + rows, None], positions[q, None, :])
+                np.add(block, np.take(table, where.reshape(-1), axis=0, mode="wrap").reshape(block.shape), out=block)
+        return out
+    xp = array_namespace(out, table)
+    view = out[index]
+    where = xp.reshape(offsets[:, :, None] + positions[:, None, :], (-1,))
+    values = xp.reshape(xp.take(table, where, axis=0), (m, *view.shape))
+    out[index] = view + (xp.sum(values, axis=0) if m > 1 else values[0, ...])
+    return out

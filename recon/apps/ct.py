@@ -110,8 +110,14 @@ def _image_shape(shape, n_det, ds):
     return shape
 
 
-def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool = True, detector_spacing=1.0,
-        center=None, degrees: bool = False):
+# Fixed-point steps per data bin in FBP's backprojection: positions off by <= 3/64 bin move FBP's error on the
+# noiseless 256² Shepp-Logan by < 1e-4 (0.09957 vs 0.09949 at 64, ram-lak), and the table (32 entries per bin
+# of 8 floats: Radon._adjoint) stays in a core's L2, 1.5x faster at 512², 720 angles.
+_FBP_SUBBINS = 32
+
+
+def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool = True, oversampling=None,
+        detector_spacing=1.0, center=None, degrees: bool = False):
     r"""Filtered backprojection :math:`u = \int_0^\pi (h * p_\theta)(x\cos\theta + y\sin\theta)\,d\theta`.
 
     .. math::
@@ -121,7 +127,8 @@ def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool 
     units of bins, :math:`\Delta\theta_a` the quadrature weights of
     :func:`~recon.operators.radon.angular_weights` (:math:`\pi/N` for :math:`N` uniform angles) and
     :math:`A^*` the exact adjoint of :class:`~recon.operators.radon.Radon` (linear-interpolation
-    backprojection, which carries the :math:`1/\Delta s` of the integral).  For noiseless data of a
+    backprojection, which carries the :math:`1/\Delta s` of the integral; positions in fixed point to
+    1/32 of a bin).  For noiseless data of a
     smooth image sampled finely enough, this reproduces the image's values (not a scaled copy).
 
     Parameters
@@ -137,8 +144,24 @@ def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool 
         :math:`\lfloor (n_d - 1)\Delta s/\sqrt2\rfloor` (the original size for default detectors).
     padding : bool, default True
         Zero-pad projections before filtering (no wrap-around).
+    oversampling : int, optional
+        Backproject from the filtered projections interpolated band-limited (zero-padded spectrum)
+        onto a detector ``oversampling`` times finer, then linearly; see Notes.  Default 1 for
+        ``"ram-lak"``, 2 for the windowed filters.
     detector_spacing, center, degrees
         Geometry, as in :class:`~recon.operators.radon.Radon`.
+
+    Notes
+    -----
+    Linear interpolation in the backprojection multiplies the filtered projection's spectrum by
+    :math:`\operatorname{sinc}^2(\nu/o)` on average over pixel positions (:math:`o` the
+    oversampling; 0.41 at Nyquist for :math:`o = 1`, 0.81 for :math:`o = 2`), a second apodisation
+    on top of the window.  The windowed filters already roll off to (nearly) zero at Nyquist, so
+    their projections are band-limited and interpolating them on a finer detector first removes
+    that extra blur: on the noiseless 256 x 256 Shepp–Logan from 360 angles the relative error drops
+    by 5-9 % (cosine 0.135 -> 0.122).  The ram-lak ramp is largest at Nyquist, where the data of an
+    image with edges are aliased; there the hat's damping is what keeps the aliasing down, and
+    :math:`o = 1` is the most accurate (0.099 against 0.109 for :math:`o = 2`).
 
     References
     ----------
@@ -155,11 +178,19 @@ def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool 
     """
     if filter not in FILTERS:
         raise ValueError(f"filter must be one of {FILTERS}, got {filter!r}")
+    default = 1 if filter == "ram-lak" else 2
+    o = check_positive_int(default if oversampling is None else oversampling, "oversampling")
     xp, theta = _geometry(sinogram, angles, degrees)
-    A = Radon(_image_shape(shape, sinogram.shape[1], float(detector_spacing)), theta,
-              n_detectors=sinogram.shape[1], detector_spacing=detector_spacing, center=center)
-    q = filter_sinogram(sinogram, filter, padding=padding)
-    dtheta = asarray(angular_weights(theta)[:, None], xp=xp, dtype=sinogram.dtype)
+    n_det, ds = sinogram.shape[1], float(detector_spacing)
+    if not (math.isfinite(ds) and ds > 0):
+        raise ValueError(f"detector_spacing must be a finite number > 0, got {detector_spacing!r}")
+    # the fine detector: bin k of the data is fine bin o k, the spacing Δs / o, the same rotation axis
+    A = Radon(_image_shape(shape, n_det, ds), theta, n_detectors=o * (n_det - 1) + 1,
+              detector_spacing=ds / o, center=None if center is None else o * float(center),
+              subbins=max(2, _FBP_SUBBINS // o))
+    q = filter_sinogram(sinogram, filter, padding=padding, oversampling=o)
+    # the adjoint's 1 / (Δs / o) is o times the integral's 1 / Δs: one factor 1 / o in the weights
+    dtheta = asarray(angular_weights(theta)[:, None] / o, xp=xp, dtype=sinogram.dtype)
     return A.adjoint(q * dtheta)
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ With :math:`t_{a,ij} = (x_j\cos\theta_a + y_i\sin\theta_a)/\Delta s + c` the fra
     (Au)_{a,k} = \frac{1}{\Delta s}\sum_{i,j} u_{ij}\,\Lambda(\tilde t_{a,ij} - k), \qquad
     (A^*p)_{ij} = \frac{1}{\Delta s}\sum_{a,k} p_{a,k}\,\Lambda(\tilde t_{a,ij} - k),
 
-where the detector position is kept in fixed point with :math:`L` = :data:`SUBBINS` steps per bin,
+where the detector position is kept in fixed point with :math:`L` = ``subbins`` steps per bin (default
+:data:`SUBBINS`),
 
 .. math::
     \tilde t_{a,ij} = \bigl(R_{a,i} + S_{a,j}\bigr)/L, \qquad
@@ -72,14 +73,14 @@ import math
 import array_api_compat
 import numpy as np
 
-from ..backend import apply_into, array_namespace, asarray, is_cupy, namespace, scatter_add_columns, to_numpy
+from ..backend import add_gathered, array_namespace, asarray, is_cupy, namespace, scatter_add_columns, to_numpy
 from .base import LinearOperator
 from .radon_symmetry import orbits, pull, push
 
 __all__ = ["Radon", "default_detectors", "check_angles", "filter_sinogram", "angular_weights", "FILTERS"]
 
 SUBBINS = 64
-"""Fixed-point steps per detector bin, :math:`L`: positions are exact to :math:`1/L` bin."""
+"""Default fixed-point steps per detector bin, :math:`L`: positions are exact to :math:`3/(2L)` bin."""
 
 # Elements (pixel-angle pairs, gathered values) per chunk.  CPU: a few MB, measured fastest at
 # 256x256/180 and 512x512/720 angles between 2**14 and 2**18 (fewer Python steps beat smaller
@@ -121,9 +122,9 @@ def check_angles(angles, degrees: bool = False) -> np.ndarray:
     return np.deg2rad(theta) if degrees else theta
 
 
-def _chunks(n, per_item, gpu):
-    """``[(i0, i1), ...]`` covering ``range(n)`` with about a chunk's worth of elements each."""
-    size = max(1, (_CHUNK_GPU if gpu else _CHUNK_CPU) // per_item)
+def _chunks(n, per_item, gpu, cpu=_CHUNK_CPU):
+    """``[(i0, i1), ...]`` covering ``range(n)`` with about a chunk's worth (``cpu`` elements on the CPU) each."""
+    size = max(1, (_CHUNK_GPU if gpu else cpu) // per_item)
     return [(i0, min(i0 + size, n)) for i0 in range(0, n, size)]
 
 
@@ -154,6 +155,11 @@ class Radon(LinearOperator):
         :math:`(n_d - 1)/2`, the middle of the detector.
     degrees : bool, default False
         ``angles`` are in degrees.
+    subbins : int, default :data:`SUBBINS`
+        Fixed-point steps per detector bin, :math:`L \ge 2`: positions are exact to :math:`3/(2L)` bin.
+        The fine tables hold :math:`L` entries per bin, so time and cache footprint grow with it
+        (:func:`recon.ct.fbp` uses 32, where its own filter and interpolation error dominate).
+
     Notes
     -----
     Inputs must be real floating arrays; the result has their dtype, library and device.
@@ -170,7 +176,8 @@ class Radon(LinearOperator):
     True
     """
 
-    def __init__(self, shape, angles, *, n_detectors=None, detector_spacing=1.0, center=None, degrees=False):
+    def __init__(self, shape, angles, *, n_detectors=None, detector_spacing=1.0, center=None, degrees=False,
+                 subbins=SUBBINS):
         shape = _check_shape(shape)
         theta = check_angles(angles, degrees)
         ds = float(detector_spacing)
@@ -182,6 +189,10 @@ class Radon(LinearOperator):
             raise ValueError(f"n_detectors must be a positive int, got {n_detectors!r}")
         else:
             n_det = int(n_detectors)
+        # rounding moves positions by up to 3/(2L) bin, which the one spare guard bin absorbs for L >= 2
+        if isinstance(subbins, bool) or not isinstance(subbins, (int, np.integer)) or subbins < 2:
+            raise ValueError(f"subbins must be an int >= 2, got {subbins!r}")
+        self._subbins = int(subbins)
         c = (n_det - 1) / 2.0 if center is None else float(center)
         if not math.isfinite(c):
             raise ValueError(f"center must be a finite number, got {center!r}")
@@ -196,6 +207,8 @@ class Radon(LinearOperator):
         reach = (abs(self._x[0]) * np.abs(np.cos(theta)) + abs(self._y[0]) * np.abs(np.sin(theta))) / ds
         self._offset = max(0, -math.floor(c - float(reach.max()))) + 1
         self._length = max(n_det + self._offset, math.floor(c + float(reach.max())) + self._offset + 3)
+        # the rotation axis on the fine detector, rounded on its own (see _fixed_point)
+        self._centre_subbin = int(np.rint(self._subbins * (c + self._offset)))
         self._positions = {}
         self._orbits = orbits(theta, square=shape[0] == shape[1])
 
@@ -208,10 +221,10 @@ class Radon(LinearOperator):
         """
         key = (xp.__name__, str(device))
         if key not in self._positions:
-            ds, L = self.detector_spacing, SUBBINS
+            ds, L = self.detector_spacing, self._subbins
             # the centre rounded on its own keeps R - K odd in y and S odd in x, like y sin and x cos: an orbit
             # member's positions, read off its first angle's (radon_symmetry), are then its own
-            K = int(np.rint(L * (self.center + self._offset)))
+            K = self._centre_subbin
             rows = K + np.rint(L * self._y[None, :] * (np.sin(self.angles) / ds)[:, None]).astype(np.int64)
             cols = np.rint(L * self._x[None, :] * (np.cos(self.angles) / ds)[:, None]).astype(np.int64)
             self._positions[key] = (asarray(rows, xp=xp, dtype=xp.int64), asarray(cols, xp=xp, dtype=xp.int64))
@@ -224,23 +237,29 @@ class Radon(LinearOperator):
             raise TypeError(f"Radon: {name} must be a real floating array, got dtype {x.dtype}")
         return xp
 
-    @staticmethod
-    def _hat(xp, dtype, transpose=False):
+    def _hat(self, xp, dtype, transpose=False):
         """``(L, 2)`` matrix of the hat weights ``(1 - l/L, l/L)`` of the bins ``k``, ``k + 1`` around
         sub-bin ``l`` (or its ``(2, L)`` transpose, also contiguous).
 
         Products with it are kept small (one column at a time): OpenBLAS multithreads larger ones,
         which stalls on a machine whose other cores are busy."""
-        frac = np.arange(SUBBINS) / SUBBINS
+        frac = np.arange(self._subbins) / self._subbins
         hat = np.stack([1.0 - frac, frac], axis=0 if transpose else 1)
         return asarray(np.ascontiguousarray(hat), xp=xp, dtype=dtype)
+
+    def _first_offsets(self, xp, device, first):
+        """Row offsets ``(m, ny)`` and column positions ``(m, nx)`` of the angles ``first``: pixel
+        ``(i, j)`` of angle ``first[q]`` sits at sub-bin ``offsets[q, i] + positions[q, j]``."""
+        R, S = self._fixed_point(xp, device)
+        angles = asarray(first, xp=xp, dtype=xp.int64)
+        return xp.take(R, angles, axis=0), xp.take(S, angles, axis=0)
 
     def _first_indices(self, xp, device, first, r0, r1):
         """Fine-detector indices ``(m * (r1 - r0) * nx,)`` of rows ``r0:r1`` at the angles ``first``,
         into ``m`` consecutive fine detectors."""
         R, S = self._fixed_point(xp, device)
         angles = asarray(first, xp=xp, dtype=xp.int64)
-        W = self._length * SUBBINS
+        W = self._length * self._subbins
         start = xp.take(R, angles, axis=0)[:, r0:r1] + xp.reshape(
             xp.arange(first.size, dtype=xp.int64, device=device), (-1, 1)) * W
         return xp.reshape(start[:, :, None] + xp.take(S, angles, axis=0)[:, None, :], (-1,))
@@ -249,7 +268,7 @@ class Radon(LinearOperator):
     def _forward(self, u):
         xp = self._check_dtype(u, "x")
         device = array_api_compat.device(u)
-        length, off, nd, L = self._length, self._offset, self.n_detectors, SUBBINS
+        length, off, nd, L = self._length, self._offset, self.n_detectors, self._subbins
         ny, nx = self.shape_in
         rows, order = [], []
         for elements, members in self._orbits:
@@ -276,30 +295,46 @@ class Radon(LinearOperator):
     def _adjoint(self, p):
         xp = self._check_dtype(p, "y")
         device = array_api_compat.device(p)
-        length, off, nd, L = self._length, self._offset, self.n_detectors, SUBBINS
+        length, off, nd, L = self._length, self._offset, self.n_detectors, self._subbins
         ny, nx = self.shape_in
+        W, K2 = length * L, 2 * self._centre_subbin
+        # pixel (i, j) and its point mirror (ny-1-i, nx-1-j) sit at fine positions I and 2K - I (R - K is odd
+        # in y, S odd in x): one index serves both, reading the table and its mirror T'[I] = T[2K - I].  Only
+        # the top rows are gathered; the middle row of an odd image is its own mirror and keeps one half.
+        top, low, high = ny - ny // 2, max(0, K2 - W + 1), min(W, K2 + 1)
         image = xp.zeros((ny, nx), dtype=p.dtype, device=device)
         for elements, members in self._orbits:
             c = len(elements)
             hat = self._hat(xp, p.dtype, transpose=True)
-            # the orbit's members accumulated side by side (last axis), at the first angle's pixels
-            both = xp.zeros((ny, nx, c), dtype=p.dtype, device=device)
-            for g0, g1 in _chunks(members.shape[0], length * L * c, is_cupy(xp)):
+            # the class's projections gathered once (take() on a strided input would copy all of it), padded
+            # onto the extended detector and paired with their right neighbours for the interpolation below
+            picked = xp.take(p, asarray(members.reshape(-1), xp=xp, dtype=xp.int64), axis=0)
+            padded = xp.zeros((members.shape[0] * c, length + 1), dtype=p.dtype, device=device)
+            padded[:, off:off + nd] = picked
+            pairs = xp.stack([padded[:, :length], padded[:, 1:]], axis=-1)
+            offsets, positions = self._first_offsets(xp, device, members[:, 0])
+            # the orbit's members, then their mirrors, accumulated side by side (last axis) at the first angle's pixels
+            both = xp.zeros((top, nx, 2 * c), dtype=p.dtype, device=device)
+            for g0, g1 in _chunks(members.shape[0], W * 2 * c, is_cupy(xp)):
                 m = g1 - g0
-                picked = xp.take(p, asarray(members[g0:g1].reshape(-1), xp=xp, dtype=xp.int64), axis=0)
-                padded = xp.zeros((m * c, length + 1), dtype=p.dtype, device=device)
-                padded[:, off:off + nd] = picked
-                # the interpolated projections on the fine detector, T[k L + l] = (1 - l/L) p_k + (l/L) p_{k+1},
-                # one member per column so that a gathered row holds the whole orbit
-                fine = xp.reshape(xp.stack([padded[:, :length], padded[:, 1:]], axis=-1) @ hat, (m, c, -1))
-                table = xp.reshape(xp.stack([fine[:, t, :] for t in range(c)], axis=-1), (-1, c))
-                for r0, r1 in _chunks(ny, m * nx * c, is_cupy(xp)):
-                    index = self._first_indices(xp, device, members[g0:g1, 0], r0, r1)
-                    values = xp.reshape(xp.take(table, index, axis=0), (m, r1 - r0, nx, c))
-                    values = xp.sum(values, axis=0) if m > 1 else values[0, ...]
-                    apply_into("add", both, both[r0:r1, ...], values, index=(slice(r0, r1), ...))
+                # the interpolated projections on the fine detector, T[k L + l] = (1 - l/L) p_k + (l/L) p_{k+1}
+                fine = xp.reshape(pairs[g0 * c:g1 * c, ...] @ hat, (m, c, W))
+                # one member per column so that a gathered row holds the whole orbit and its mirror
+                table = xp.empty((m, W, 2 * c), dtype=p.dtype, device=device)
+                table[:, :low, c:] = 0.0
+                table[:, high:, c:] = 0.0
+                for t in range(c):
+                    table[:, :, t] = fine[:, t, :]
+                    table[:, low:high, c + t] = xp.flip(fine[:, t, K2 - high + 1:K2 - low + 1], axis=-1)
+                table = xp.reshape(table, (-1, 2 * c))
+                # member q of the chunk reads the table's q-th block of W rows
+                rows = offsets[g0:g1, :] + xp.reshape(xp.arange(m, dtype=xp.int64, device=device) * W, (-1, 1))
+                # NumPy blocks the rows itself (add_gathered); chunks here bound the generic path's index array
+                for r0, r1 in _chunks(top, m * nx * 2 * c, is_cupy(xp), cpu=8 * _CHUNK_CPU):
+                    add_gathered(both, table, rows[:, r0:r1], positions[g0:g1, :], index=(slice(r0, r1), ...))
             for t, g in enumerate(elements):
-                image = image + pull(both[..., t], g)
+                mirrored = xp.flip(both[:ny // 2, :, c + t], axis=(0, 1))
+                image = image + pull(xp.concat([both[..., t], mirrored], axis=0), g)
         return image * (1.0 / self.detector_spacing) if self.detector_spacing != 1.0 else image
 
     # -- norm ---------------------------------------------------------------------------------

@@ -33,8 +33,9 @@ ELEMENTS = (
 )
 
 
-def _key(c, s):
-    return (round(float(c), 9) + 0.0, round(float(s), 9) + 0.0)
+def _keys(c, s):
+    """``[(c_a, s_a), ...]`` rounded to 1e-9 (``+ 0.0`` turns -0 into 0) as hashable tuples."""
+    return list(zip((np.round(c, 9) + 0.0).tolist(), (np.round(s, 9) + 0.0).tolist()))
 
 
 def orbits(theta, square: bool):
@@ -46,19 +47,23 @@ def orbits(theta, square: bool):
     exactly once.  Matching is on :math:`(\cos, \sin)` rounded to 1e-9.
     """
     elements = ELEMENTS if square else ELEMENTS[:4]
+    cos, sin = np.cos(theta), np.sin(theta)
+    own = _keys(cos, sin)
+    # the key each element maps every angle to, computed once (a Python loop over angles and elements is slow)
+    image = [_keys(g[0] * cos + g[2] * sin, g[1] * cos + g[3] * sin) for g in elements[1:]]
     free = {}
-    for a, (c, s) in enumerate(zip(np.cos(theta), np.sin(theta))):
-        free.setdefault(_key(c, s), []).append(a)
+    for a, key in enumerate(own):
+        free.setdefault(key, []).append(a)
     taken = np.zeros(len(theta), dtype=bool)
     classes = {}
-    for a, (c, s) in enumerate(zip(np.cos(theta), np.sin(theta))):
+    for a, key in enumerate(own):
         if taken[a]:
             continue
         taken[a] = True
-        free[_key(c, s)].remove(a)
+        free[key].remove(a)
         found, members = [elements[0]], [a]
-        for g in elements[1:]:
-            candidates = free.get(_key(g[0] * c + g[2] * s, g[1] * c + g[3] * s), [])
+        for g, keys in zip(elements[1:], image):
+            candidates = free.get(keys[a], [])
             if candidates:
                 b = candidates.pop(0)
                 taken[b] = True

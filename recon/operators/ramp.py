@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from array_api_compat import device
 
-from ..backend import array_namespace, asarray
+from ..backend import array_namespace, asarray, irfftn, rfftn
 from .radon import check_angles
 
 __all__ = ["FILTERS", "filter_sinogram", "angular_weights"]
@@ -30,7 +31,7 @@ def _window(name, f):
     return 0.5 + 0.5 * np.cos(2.0 * np.pi * f)  # hann
 
 
-def filter_sinogram(sinogram, filter: str = "ram-lak", *, padding: bool = True):
+def filter_sinogram(sinogram, filter: str = "ram-lak", *, padding: bool = True, oversampling: int = 1):
     r"""Ramp-filter each projection (rows of ``sinogram``) for filtered backprojection.
 
     The ramp :math:`|\nu|` is discretised in the spatial domain (Kak & Slaney 1988, eq. 3.61), for
@@ -57,6 +58,9 @@ def filter_sinogram(sinogram, filter: str = "ram-lak", *, padding: bool = True):
     """
     if filter not in FILTERS:
         raise ValueError(f"filter must be one of {FILTERS}, got {filter!r}")
+    if isinstance(oversampling, bool) or not isinstance(oversampling, (int, np.integer)) or oversampling < 1:
+        raise ValueError(f"oversampling must be a positive int, got {oversampling!r}")
+    o = int(oversampling)
     xp = array_namespace(sinogram)
     n_det = sinogram.shape[-1]
     size = max(64, 2 ** math.ceil(math.log2(2 * n_det))) if padding else n_det
@@ -67,9 +71,15 @@ def filter_sinogram(sinogram, filter: str = "ram-lak", *, padding: bool = True):
     odd = n % 2 == 1
     h[odd] = -1.0 / (np.pi * n[odd]) ** 2
     response = np.fft.rfft(h).real * _window(filter, np.fft.rfftfreq(size))
-    response = asarray(response, xp=xp, dtype=sinogram.dtype)
-    spectrum = xp.fft.rfft(sinogram, n=size, axis=-1)
-    return xp.fft.irfft(spectrum * response, n=size, axis=-1)[..., :n_det]
+    # complex like the spectrum: a real factor would be cast element by element in the product
+    response = asarray(response, xp=xp, dtype=xp.complex64 if sinogram.dtype == xp.float32 else xp.complex128)
+    if size > n_det:
+        zeros = xp.zeros((*sinogram.shape[:-1], size - n_det), dtype=sinogram.dtype, device=device(sinogram))
+        sinogram = xp.concat([sinogram, zeros], axis=-1)
+    spectrum = rfftn(sinogram, axes=(-1,))
+    # zero-padding the spectrum to o * size samples is band-limited interpolation; the factor o keeps amplitudes
+    filtered = irfftn(spectrum * response, s=(o * size,), axes=(-1,))[..., :o * (n_det - 1) + 1]
+    return filtered * float(o) if o > 1 else filtered
 
 
 def angular_weights(angles) -> np.ndarray:

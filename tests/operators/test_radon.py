@@ -16,6 +16,8 @@ CASES = [
     ((16, 16), 12, dict(detector_spacing=0.7, center=3.3)),
     ((11, 13), 7, dict(detector_spacing=1.6)),
     ((1, 6), 2, {}),
+    ((10, 9), 6, dict(subbins=2)),  # coarsest fixed point: the guard bins must still hold every position
+    ((13, 13), 8, dict(subbins=32, center=9.2)),  # odd square: the middle row is its own mirror
 ]
 
 
@@ -123,6 +125,18 @@ def test_filter_without_padding_is_circular():
     assert not np.allclose(filter_sinogram(p, padding=False), filter_sinogram(p))
 
 
+@pytest.mark.parametrize("oversampling", [2, 3])
+def test_oversampled_filter_interpolates_through_the_samples(oversampling, xp, dtype, make):
+    """Zero-padding the spectrum is band-limited interpolation: every o-th sample is the plain result."""
+    p = np.random.default_rng(4).random((3, 21))
+    plain = to_numpy(filter_sinogram(make(p), "hann"))
+    fine = to_numpy(filter_sinogram(make(p), "hann", oversampling=oversampling))
+    assert fine.shape == (3, oversampling * 20 + 1)
+    assert np.allclose(fine[:, ::oversampling], plain, atol=tolerance(dtype, xp, 1e-12, 1e-5))
+    # and in between it is not the linear interpolant
+    assert not np.allclose(fine[:, 1::oversampling][:, :20], (plain[:, :-1] + plain[:, 1:]) / 2, atol=1e-3)
+
+
 def test_angular_weights():
     assert np.allclose(angular_weights(np.linspace(0, np.pi, 10, endpoint=False)), np.pi / 10)
     assert np.allclose(angular_weights(np.linspace(0, 2 * np.pi, 10, endpoint=False)), np.pi / 10)
@@ -143,6 +157,8 @@ def test_angular_weights():
         (dict(shape=(4, 4), angles=[0.0], n_detectors=2.5), "n_detectors must be a positive int, got 2.5"),
         (dict(shape=(4, 4), angles=[0.0], detector_spacing=0.0), "detector_spacing must be a finite number > 0"),
         (dict(shape=(4, 4), angles=[0.0], center=np.inf), "center must be a finite number"),
+        (dict(shape=(4, 4), angles=[0.0], subbins=1), "subbins must be an int >= 2, got 1"),
+        (dict(shape=(4, 4), angles=[0.0], subbins=8.0), "subbins must be an int >= 2, got 8.0"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -158,3 +174,5 @@ def test_bad_inputs():
         A(np.ones((4, 5), dtype=np.int64))
     with pytest.raises(ValueError, match="filter must be one of"):
         filter_sinogram(np.ones((2, 8)), "gauss")
+    with pytest.raises(ValueError, match="oversampling must be a positive int, got 0"):
+        filter_sinogram(np.ones((2, 8)), oversampling=0)

@@ -1,8 +1,10 @@
-"""Angle orbits under the pixel grid's symmetries: exact, shared positions; pull/push transposes; column scatter."""
+"""Angle orbits under the pixel grid's symmetries: exact, shared positions; pull/push transposes; column scatter
+and the backprojection's gather (add_gathered)."""
 import numpy as np
 import pytest
 
-from recon.backend import scatter_add, scatter_add_columns, to_numpy
+from recon import backend
+from recon.backend import add_gathered, scatter_add, scatter_add_columns, to_numpy
 from recon.operators import dottest
 from recon.operators.radon import SUBBINS, Radon
 from recon.operators.radon_symmetry import ELEMENTS, orbits, pull, push
@@ -82,3 +84,24 @@ def test_scatter_add_columns_is_scatter_add_per_column(columns, xp, dtype, make)
     for k in range(columns):
         want = to_numpy(scatter_add(make(index, xp.int64), make(values[:, k]), 17))
         assert np.allclose(to_numpy(got)[:, k], want, atol=tolerance(dtype, xp, 1e-12, 1e-5))
+
+
+def test_add_gathered_sums_table_rows_at_outer_sum_indices(xp, dtype, make):
+    """out[rows][i, j] += sum_q table[offsets[q, i] + positions[q, j]], on a slice of out; NumPy blocks the rows."""
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((50, 3))
+    offsets, positions = rng.integers(0, 20, (2, 7)), rng.integers(0, 30, (2, 4))
+    out = rng.standard_normal((9, 4, 3))
+    want = out.copy()
+    want[1:8] += sum(table[offsets[q][:, None] + positions[q][None, :]] for q in range(2))
+    got = add_gathered(make(out), make(table), make(offsets, xp.int64), make(positions, xp.int64),
+                       index=(slice(1, 8), ...))
+    assert np.allclose(to_numpy(got), want, atol=tolerance(dtype, xp, 1e-12, 1e-5))
+
+
+def test_add_gathered_in_several_blocks(monkeypatch):
+    monkeypatch.setattr(backend, "_GATHER_BLOCK", 8)  # two rows of four pixels a block
+    rng = np.random.default_rng(6)
+    table, offsets, positions = rng.standard_normal((40, 2)), rng.integers(0, 10, (1, 5)), rng.integers(0, 30, (1, 4))
+    got = add_gathered(np.zeros((5, 4, 2)), table, offsets, positions)
+    assert np.array_equal(got, table[offsets[0][:, None] + positions[0][None, :]])
