@@ -326,7 +326,7 @@ class DirectionalTV(Functional):
         certificate and ``value``, :math:`\mathrm{dTV}` of the returned point (free: the gap needs it).
 
         All arrays live in preallocated buffers written by ufuncs with ``out=`` on NumPy/CuPy; one
-        iteration makes about 37 elementwise passes over image-sized arrays in 2-D (:math:`P_\xi`
+        iteration makes about 36 elementwise passes over image-sized arrays in 2-D (:math:`P_\xi`
         costs 7 and is applied twice).
         """
         _check_tau(tau)
@@ -357,13 +357,15 @@ class DirectionalTV(Functional):
             v = ws.z_into(x, w, ws.v)
             into("subtract", v, v, ws.u)
             into("multiply", v, v, step / (1.0 + step))
-            if self.constraint is None:
-                into("add", ws.u, ws.u, v)  # v is the step d = u' - u
-            else:
+            if self.constraint == "nonnegative":
+                # max(u + v, 0) - u = max(v, -u): the step d itself, in two passes
+                into("negative", ws.n, ws.u)
+                into("maximum", v, v, ws.n)
+            elif self.constraint == "simplex":
                 into("add", v, v, ws.u)
                 v = ws.v = self._project_into(v, ws)
-                into("subtract", ws.u, v, ws.u)
-                ws.u, ws.v = ws.v, ws.u  # u = u', v = d
+                into("subtract", v, v, ws.u)
+            into("add", ws.u, ws.u, v)  # v is the step d = u' - u
             k += 1
             theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
             step, dual_step = step * theta, dual_step / theta
@@ -450,8 +452,11 @@ class _Workspace:
         """``p`` onto :math:`\\{|p_i| \\le 1\\}`, in place."""
         into, p, n = self.into, self.p, self.n
         into("multiply", self.g, p, p)
-        into("multiply", n, self.g[0, ...], 1.0)
-        for a in range(1, p.shape[0]):
+        if p.shape[0] == 1:
+            into("multiply", n, self.g[0, ...], 1.0)
+        else:
+            into("add", n, self.g[0, ...], self.g[1, ...])
+        for a in range(2, p.shape[0]):
             into("add", n, n, self.g[a, ...])
         into("sqrt", n, n)
         into("maximum", n, n, self.ones)  # an array operand: NumPy's scalar-broadcast maximum is ~4x slower
