@@ -56,6 +56,9 @@ of the pixel grid (:math:`\pi - \theta`, :math:`\theta + \pi/2`, ...: :mod:`reco
 share their indices: their tables are gathered together, one row of up to eight values per pixel, and
 the results moved to their pixels by flips and transposes once per call.  Uniform angles over
 :math:`[0, \pi)` thus need one index computation and one gather per four angles on square images.
+The backprojection also pairs each pixel with its point mirror, whose position is
+:math:`2K - (R_{a,i} + S_{a,j})` (:math:`K` the rounded centre): one index reads a row of the table
+and of its mirror, so only the top half of the rows is gathered (:func:`recon.backend.add_gathered`).
 Angles and image rows are processed in chunks of a few MB; no matrix is formed, and besides input
 and output only the :math:`R, S` arrays (per device) are stored.
 
