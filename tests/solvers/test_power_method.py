@@ -86,8 +86,8 @@ def test_tv_power_method_from_noise_converges_with_monotone_rayleigh():
     u0 -= u0.mean()
     tv = TV(inner_tol=1e-7, inner_iters=20000)
 
-    def T(u):  # step scaled to the current Rayleigh quotient so the prox never extinguishes u
-        return tv.prox(u, 0.5 * np.linalg.norm(u) / tv(u))
+    def T(u):  # T = prox_{t TV} with a fixed t, as in the theory
+        return tv.prox(u, 0.1)
 
     res = nonlinear_power_method(T, u0, J=tv, iters=500, tol=1e-4, subtract_mean=True)
     assert res.converged
