@@ -65,6 +65,19 @@ def _shape(v):
 # ---------------------------------------------------------------------------------------------
 # optional in-place methods, found by feature detection
 # ---------------------------------------------------------------------------------------------
+def _data_of(*functionals):
+    """The first data array (attribute ``y``) held by a functional, a scaled one or a block of a separable sum."""
+    for fn in functionals:
+        inner = [fn.f] if isinstance(fn, ScaledFunctional) else list(getattr(fn, "fs", ()))
+        y = getattr(fn, "y", None)
+        if hasattr(y, "dtype"):
+            return y
+        found = _data_of(*inner) if inner else None
+        if found is not None:
+            return found
+    return None
+
+
 def _prox_conj(f, y, sigma):
     """:math:`\\operatorname{prox}_{\\sigma f^*}(y)`, in place when ``f`` offers ``prox_conj_into``.
 
@@ -189,8 +202,9 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
         ``K.shape_in`` is the shape of :math:`x`; ``K.shape_out`` that of :math:`y` (a tuple of
         shapes for a stacked operator).
     x0 : array, optional
-        Primal start; fixes library and dtype.  Default zeros (float64, in ``K.xp`` or the
-        default backend; in ``y0``'s library and dtype when ``y0`` is given).
+        Primal start; fixes library and dtype.  Default zeros in the library and dtype of ``y0``
+        when given, else of the data a term carries (e.g. ``L2DataFidelity(y)``: float32 data give
+        float32 iterates), else float64 in ``K.xp`` or the default backend.
     tau, sigma : float, optional
         Primal and dual steps.  Default :math:`\tau = \sigma = 0.99/\|K\|` (``K.norm()``); if one is
         given the other is :math:`0.99/(\text{given}\,\|K\|^2)`.  Both given must satisfy
@@ -271,7 +285,7 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
     if y0 is not None:
         _check_vector(y0, K.shape_out, "y0", "K.shape_out")
     if x0 is None:
-        like = (y0[0] if isinstance(y0, tuple) else y0) if y0 is not None else None
+        like = (y0[0] if isinstance(y0, tuple) else y0) if y0 is not None else _data_of(f, g)
         if like is None:
             xp = K.xp if K.xp is not None else namespace()
             like = xp.zeros((), dtype=xp.float64)

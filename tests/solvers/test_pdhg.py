@@ -185,3 +185,15 @@ def test_bad_problem():
         pdhg(GroupL1(1.0), None, np.eye(3))
     with pytest.raises(TypeError, match="f must be a Functional with prox_conj"):
         pdhg(object(), None, Gradient((3, 3)))
+
+
+def test_default_start_follows_the_data_dtype_and_library(xp, dtype, make):
+    # no x0: the iterates take the library and dtype of the data a term carries
+    from recon.functionals import L2DataFidelity, L21, SeparableSum
+    from recon.operators import Gradient, Identity, stack
+
+    b = make(np.random.default_rng(0).random((6, 5)))
+    res = pdhg(0.1 * L21(), L2DataFidelity(b), Gradient((6, 5)), iters=3)
+    assert res.x.dtype == dtype and type(res.x) is type(b)
+    res = pdhg(SeparableSum(L2DataFidelity(b), 0.1 * L21()), None, stack([Identity((6, 5)), Gradient((6, 5))]), iters=3)
+    assert res.x.dtype == dtype and type(res.x) is type(b)
