@@ -17,7 +17,7 @@ from . import __version__
 
 __all__ = ["main", "build_parser"]
 
-REGULARIZERS = ("tv", "tikhonov", "wavelet")
+REGULARIZERS = ("tv", "tikhonov", "wavelet", "crr", "wcrr")  # crr/wcrr: learned, need a noise level
 KERNELS = ("gaussian", "disk", "motion")
 
 
@@ -75,11 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("denoise", help="min_x 1/2||x - y||^2 + weight R(x)",
                        description="Denoise an image: min_x 1/2||x - y||^2 + weight R(x).")
-    _common(p, weight_default=0.1, iters_default=None, tol_default=None)
+    _common(p, weight_default=None, iters_default=None, tol_default=None)
     p.add_argument("--bregman", action="store_true",
                    help="Bregman iterations (tv only): add back the residual, restoring contrast that TV removes")
-    p.add_argument("--noise-sigma", type=_weight, default=None,
-                   help="--bregman: noise standard deviation per pixel; stops by the discrepancy principle")
+    p.add_argument("--noise-sigma", "--sigma", type=_weight, default=None, dest="noise_sigma",
+                   help="noise standard deviation per pixel in image units (0.098 for 25/255 on a [0, 1] image): "
+                        "required by --reg crr/wcrr; with --bregman it stops by the discrepancy principle")
     p.set_defaults(run=_run_denoise)
 
     p = sub.add_parser("deblur", help="min_x 1/2||k * x - y||^2 + weight R(x)",
@@ -88,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="gaussian",
                    help="blur kernel: gaussian, disk, motion, or a .npy file (default: %(default)s)")
     p.add_argument("--sigma", type=_positive_float, default=2.0, help="gaussian: standard deviation in pixels")
+    p.add_argument("--noise-sigma", type=_positive_float, default=None,
+                   help="--reg crr/wcrr: noise level in image units (--sigma is the blur here)")
     p.add_argument("--radius", type=_weight, default=3.0, help="disk: radius in pixels")
     p.add_argument("--length", type=_positive_float, default=9.0, help="motion: length in pixels (>= 1)")
     p.add_argument("--angle", type=_finite_float, default=0.0, help="motion: direction in degrees")
@@ -227,13 +230,31 @@ def _run_denoise(args) -> int:
         if args.bregman:
             result = _bregman_denoise(y, args)
         else:
-            result = denoise(y, args.reg, weight=args.weight, iters=args.iters, tol=args.tol,
-                             progress=args.progress, return_result=True)
+            _check_ridge(args)
+            result = denoise(y, args.reg, weight=args.weight, sigma=args.noise_sigma, iters=args.iters,
+                             tol=args.tol, progress=args.progress, return_result=True)
         seconds = time.perf_counter() - start
         _save(out, result.x, args.force)
     how = f"Bregman, {result.iterations} iterations" if args.bregman else args.reg
-    print(f"recon denoise: wrote {out} ({how}, weight {args.weight:g}, {seconds:.2f} s; {result.message})")
+    weight = "default" if args.weight is None else f"{args.weight:g}"
+    print(f"recon denoise: wrote {out} ({how}, weight {weight}, {seconds:.2f} s; {result.message})")
     return 0
+
+
+def _check_ridge(args):
+    """--reg crr/wcrr: a noise level is needed, and the weights must be readable (before any work)."""
+    if args.reg not in ("crr", "wcrr"):
+        return
+    if args.noise_sigma is None:
+        raise UsageError(f"--noise-sigma: required by --reg {args.reg} (noise level in image units, e.g. 0.098)")
+    if not args.noise_sigma > 0:
+        raise UsageError(f"--noise-sigma: must be > 0 with --reg {args.reg}, got {args.noise_sigma}")
+    from .learned.weights import ridge_regularizer
+
+    try:
+        ridge_regularizer(args.reg)
+    except (OSError, ImportError, ValueError) as err:
+        raise UsageError(f"--reg: {err}") from None
 
 
 def _bregman_denoise(y, args):
@@ -242,6 +263,7 @@ def _bregman_denoise(y, args):
 
     if args.reg != "tv":
         raise UsageError(f"--bregman: needs --reg tv, got {args.reg!r}")
+    args.weight = 0.1 if args.weight is None else args.weight
     if not args.weight > 0:
         raise UsageError(f"--weight: must be > 0 with --bregman, got {args.weight}")
     noise = None
@@ -311,8 +333,10 @@ def _run_deblur(args) -> int:
         if any(k > n for k, n in zip(kernel.shape, y.shape)):
             raise UsageError(f"--kernel: kernel of shape {tuple(kernel.shape)} is larger than the image "
                              f"{tuple(y.shape)}")
+        _check_ridge(args)
         start = time.perf_counter()
-        result = deblur(y, kernel, args.reg, weight=args.weight, boundary=args.boundary, iters=args.iters,
+        result = deblur(y, kernel, args.reg, weight=args.weight, sigma=args.noise_sigma, boundary=args.boundary,
+                        iters=args.iters,
                         tol=args.tol, progress=args.progress, return_result=True)
         seconds = time.perf_counter() - start
         _save(out, result.x, args.force)
