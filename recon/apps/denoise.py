@@ -100,7 +100,9 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
         on a [0, 1] image).  Required by ``"crr"``/``"wcrr"`` and by a
         :class:`~recon.functionals.RidgeRegularizer` with a noise scaling (it sets the per-channel
         scales :math:`s_c(\sigma)`); ignored otherwise.  ``"crr"``/``"wcrr"`` read the published
-        checkpoints from the shared data folder (``torch`` needed to read them; loaded once).
+        checkpoints from the shared data folder when it exists and ``torch`` is installed (loaded
+        once); otherwise ``"crr"`` uses the CRR-NN recon ships in ``data/``, trained at
+        :math:`\sigma = 25/255` only (:func:`recon.learned.weights.ridge_regularizer`).
     iters : int, optional
         Iteration budget of the solve: inner primal-dual iterations (TV, default 500), CG iterations
         (Tikhonov, default 200), FISTA iterations (smooth Functional, default 500).
@@ -175,9 +177,9 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
 def ridge_at_noise_level(reg, sigma):
     """The RidgeRegularizer behind ``reg`` ("crr", "wcrr" or an instance) at noise level ``sigma``."""
     if isinstance(reg, str):
-        from ..learned.weights import published_regularizer
+        from ..learned.weights import ridge_regularizer
 
-        reg = published_regularizer(reg)
+        reg = ridge_regularizer(reg)  # published checkpoint if readable, else the shipped CRR-NN
     if reg.noise_scaling is None:
         return reg
     if sigma is None:

@@ -3,6 +3,6 @@
 Inference needs no torch: :func:`load_published` returns a plain
 :class:`~recon.functionals.RidgeRegularizer`.
 """
-from .weights import load_published, project_activation, published_regularizer
+from .weights import load_npz, load_published, project_activation, published_regularizer, save_npz
 
-__all__ = ["load_published", "project_activation", "published_regularizer"]
+__all__ = ["load_npz", "load_published", "project_activation", "published_regularizer", "save_npz"]

@@ -27,7 +27,7 @@ import numpy as np
 
 from .weights import project_activation
 
-__all__ = ["TorchRidge", "train_crr"]
+__all__ = ["TorchRidge", "train_crr", "to_regularizer"]
 
 
 def _torch():
@@ -151,30 +151,84 @@ def from_regularizer(reg, dtype="float32"):
     return TorchRidge([to_numpy(k) for k in reg.kernels], a.coefficients, a.x_min, a.x_max, reg.scale, dtype)
 
 
+_image_cache = {}  # folder -> list of images: decoding 400 PNGs per step would cost more than the step
+
+
 def _patches(folder, size, count, rng):
     from ..io import read_image
 
-    files = sorted(Path(folder).glob("*.png"))
-    if not files:
-        raise FileNotFoundError(f"no PNG images in {folder}")
+    key = str(Path(folder).resolve())
+    if key not in _image_cache:
+        files = sorted(Path(folder).glob("*.png"))
+        if not files:
+            raise FileNotFoundError(f"images must be a folder of PNG images, none in {folder}")
+        _image_cache[key] = [np.asarray(read_image(f), dtype=np.float32) for f in files]
+    images = _image_cache[key]
     out = np.empty((count, 1, size, size), dtype=np.float32)
     for n in range(count):
-        img = read_image(files[rng.integers(len(files))])
+        img = images[rng.integers(len(images))]
+        if min(img.shape) < size:
+            raise ValueError(f"patch must not exceed the image size, got {size} for an image of {img.shape}")
         i, j = rng.integers(img.shape[0] - size + 1), rng.integers(img.shape[1] - size + 1)
         out[n, 0] = img[i : i + size, j : j + size]
     return out
 
 
-def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam=1.0, lr=1e-3,
-              channels=(1, 4, 8, 60), size=5, knots=101, checkpoint=None, seed=0, progress=False):
+def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam=1.0, learn_lam=False, lr=1e-3,
+              channels=(1, 4, 8, 60), size=5, knots=101, checkpoint=None, checkpoint_every=None, time_limit=None,
+              seed=0, progress=False):
     r"""Train a CRR-NN as a t-step denoiser on random patches of ``images`` (a folder of PNGs).
 
-    Returns ``(model, losses)``.  With ``checkpoint`` (a ``.pt`` path) the state is saved at the
-    end and, if the file exists, training resumes from it (steps already done are skipped).
+    Parameters
+    ----------
+    images : str or Path
+        Folder of grayscale PNG training images (e.g. ``../shared/data/images/bsd400-train``).
+    steps : int
+        Total optimiser steps (including those restored from ``checkpoint``).
+    batch, patch : int
+        Patches per step and their side length.
+    sigma : float
+        Noise level of the training pairs, image units (25/255 on [0, 1] images).
+    t : int
+        Gradient steps of the denoiser :math:`T_t`.
+    lam : float
+        :math:`\lambda` (the start value when ``learn_lam``).
+    learn_lam : bool
+        Learn :math:`\log\lambda` too (``model.log_lam``).  The activation's slopes are clipped
+        to :math:`[0, 1]` and :math:`\|W\| = 1`, so a fixed :math:`\lambda = 1` caps how much
+        the denoiser can smooth; a learned :math:`\lambda` lifts that cap (:func:`to_regularizer`
+        folds it into the activation).
+    lr : float
+        Adam learning rate.
+    channels, size, knots : tuple, int, int
+        Architecture: channel counts of :math:`W`, kernel size, spline knots on [-0.1, 0.1].
+    checkpoint : str or Path, optional
+        ``.pt`` file: resumed from if it exists, written at the end (and every
+        ``checkpoint_every`` steps).
+    time_limit : float, optional
+        Stop after this many seconds of this call (the state is checkpointed; a later call with
+        the same arguments resumes).
+    seed : int
+    progress : bool
+        tqdm progress bar.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The :func:`TorchRidge` model (with ``log_lam`` when ``learn_lam``).
+    losses : list of float
+        Training loss (mean squared error of :math:`T_t`) per step.
     """
     torch = _torch()
+    import time
+
     from ..solvers.result import progress_bar
 
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps}")
+    if not (float(lam) > 0 and math.isfinite(float(lam))):
+        raise ValueError(f"lam must be a finite number > 0, got {lam}")
+    start = time.perf_counter()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     kernels = [rng.standard_normal((co, ci, size, size)) / (size * math.sqrt(ci))
@@ -182,7 +236,11 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
     grid = np.linspace(-0.1, 0.1, knots)
     model = TorchRidge(kernels, 0.5 * grid, -0.1, 0.1)  # slope 1/2: a mild Tikhonov-like start
     model.project()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if learn_lam:
+        model.log_lam = torch.nn.Parameter(torch.tensor(math.log(lam), dtype=model.coefficients.dtype))
+    params = [p for n, p in model.named_parameters() if n != "log_lam"]
+    groups = [{"params": params}] + ([{"params": [model.log_lam], "lr": 10 * lr}] if learn_lam else [])
+    opt = torch.optim.Adam(groups, lr=lr)  # log(lam) is one scalar: a larger step lets it move in few steps
     done, losses = 0, []
     if checkpoint is not None and Path(checkpoint).is_file():
         state = torch.load(checkpoint, weights_only=False)
@@ -190,19 +248,50 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
         opt.load_state_dict(state["optimizer"])
         done, losses = state["step"], state["losses"]
         rng = np.random.default_rng(seed + done)  # fresh patches after a resume
+
+    def save(step):
+        if checkpoint is not None:
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                        "losses": losses}, checkpoint)
+
     bar = progress_bar(steps - done, progress, "train CRR-NN")
-    for _ in range(done, steps):
+    step = done
+    for step in range(done, steps):
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            break
         x = torch.from_numpy(_patches(images, patch, batch, rng))
         y = x + sigma * torch.randn_like(x)
-        loss = torch.mean((model.t_step(y, lam, t) - x) ** 2)
+        lam_t = torch.exp(model.log_lam) if learn_lam else lam
+        loss = torch.mean((model.t_step(y, lam_t, t) - x) ** 2)
         opt.zero_grad()
         loss.backward()
         opt.step()
         model.project()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         bar.update()
+        if checkpoint_every and (step + 1) % checkpoint_every == 0:
+            save(step + 1)
+    else:
+        step = steps
     bar.close()
-    if checkpoint is not None:
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": steps, "losses": losses},
-                   checkpoint)
+    save(step)
     return model, losses
+
+
+def to_regularizer(model, *, norm_shape=(256, 256)):
+    """The recon :class:`~recon.functionals.RidgeRegularizer` of a trained :func:`TorchRidge` (NumPy, float32).
+
+    A learned :math:`\lambda` (``model.log_lam``) is folded into the activation, so the returned
+    regularizer is meant for weight 1: :math:`\lambda R` with slopes in :math:`[0, \lambda]`.
+    """
+    from ..functionals.ridge import RidgeRegularizer
+    from ..functionals.splines import LinearSpline
+
+    lam = math.exp(float(model.log_lam)) if hasattr(model, "log_lam") else 1.0
+    kernels = [w.detach().cpu().numpy().astype(np.float32) for w in model.weights]
+    coefficients = lam * model.coefficients.detach().double().cpu().numpy()
+    scale = model.scale.detach().double().cpu().numpy().reshape(-1)
+    reg = RidgeRegularizer(kernels, LinearSpline(coefficients, model.x_min, model.x_max), scale=scale,
+                           norm_shape=norm_shape)
+    reg.extras = {"lam": lam}
+    return reg

@@ -47,7 +47,8 @@ from ..functionals.ridge import RidgeRegularizer
 from ..functionals.splines import LinearSpline
 from ..operators.multiconv import MultiConvolution
 
-__all__ = ["load_published", "project_activation", "published_regularizer", "shared_data_root", "NORM_SHAPE"]
+__all__ = ["load_published", "load_npz", "save_npz", "project_activation", "published_regularizer", "ridge_regularizer",
+           "shared_data_root", "shipped_path", "NORM_SHAPE"]
 
 NORM_SHAPE = (256, 256)  # image size of the authors' power iteration for ||W||
 _SCALING_EPS = 1e-5  # the authors' guard in exp(S(sigma)) / (sigma + eps)
@@ -181,6 +182,83 @@ def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, n
     return reg if sigma is None else reg.at_noise_level(sigma)
 
 
+_NPZ_FORMAT = 1
+
+
+def save_npz(path, reg: RidgeRegularizer, meta=None) -> Path:
+    r"""Write a :class:`~recon.functionals.RidgeRegularizer` with a fixed scale to a torch-free ``.npz``.
+
+    Stored: the kernels (float32), the activation's coefficients and range, the per-channel
+    scale, :math:`\|W\|` and its ``norm_shape``, and ``meta`` (a JSON-serialisable dict, e.g. the
+    training recipe).  A noise scaling (WCRR) is a callable and is not stored.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (``.npz``).
+    reg : RidgeRegularizer
+        Without ``noise_scaling``.
+    meta : dict, optional
+        Provenance, stored as JSON.
+
+    Returns
+    -------
+    Path
+    """
+    from ..backend import to_numpy
+
+    if not isinstance(reg, RidgeRegularizer):
+        raise TypeError(f"reg must be a RidgeRegularizer, got {type(reg).__name__}")
+    if reg.noise_scaling is not None:
+        raise ValueError("reg must have no noise_scaling (a callable cannot be stored); fix sigma first")
+    path = Path(path)
+    arrays = {f"kernel{i}": to_numpy(k).astype(np.float32) for i, k in enumerate(reg.kernels)}
+    a = reg.activation
+    np.savez_compressed(
+        path, **arrays, coefficients=np.asarray(a.coefficients, dtype=np.float64),
+        x_range=np.array([a.x_min, a.x_max]), scale=np.asarray(reg.scale, dtype=np.float64),
+        w_norm=np.array(reg.w_norm), norm_shape=np.array(reg.norm_shape),
+        meta=np.array(json.dumps({"format": _NPZ_FORMAT, **(meta or {})})),
+    )
+    return path
+
+
+def load_npz(path, *, backend=None, dtype="float32") -> RidgeRegularizer:
+    """Read a regularizer written by :func:`save_npz` (NumPy only; no torch).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.npz`` file.
+    backend : {"numpy", "cupy"}, optional
+        Where the kernels live (default backend if omitted).
+    dtype : {"float32", "float64"}
+        Kernel dtype.
+
+    Returns
+    -------
+    RidgeRegularizer
+        With ``extras["meta"]``, the stored provenance.
+    """
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path must be an .npz file written by save_npz, got {path}")
+    with np.load(path, allow_pickle=False) as f:
+        meta = json.loads(str(f["meta"]))
+        if meta.get("format") != _NPZ_FORMAT:
+            raise ValueError(f"{path}: unknown format {meta.get('format')!r} (expected {_NPZ_FORMAT})")
+        n = sum(1 for k in f.files if k.startswith("kernel"))
+        xp = namespace(backend)
+        kernels = [asarray(f[f"kernel{i}"], xp=xp, dtype=getattr(xp, dtype)) for i in range(n)]
+        x_min, x_max = (float(v) for v in f["x_range"])
+        reg = RidgeRegularizer(kernels, LinearSpline(f["coefficients"], x_min, x_max), scale=f["scale"],
+                               w_norm=float(f["w_norm"]), norm_shape=tuple(int(v) for v in f["norm_shape"]))
+    reg.extras = {"meta": meta}
+    return reg
+
+
 # names accepted by recon.denoise / recon.deblur, and the published checkpoint folder of each
 PUBLISHED = {"wcrr": "wcrr-nn", "crr": "crr-nn-wcrr-repo"}
 
@@ -194,12 +272,21 @@ def shared_data_root() -> Path:
 
 _loaded = {}  # name -> regularizer: loading runs a 10-30 s power iteration, so do it once per process
 
+# recon's own weights (examples/train_crr_sigma25.py; model card beside the file), in the repository's data/
+SHIPPED = {"crr": "crr_sigma25_cpu23min.npz"}
+
+
+def shipped_path(name: str) -> Path:
+    """The ``.npz`` file recon ships for ``name`` (``data/`` of the repository)."""
+    if name not in SHIPPED:
+        raise ValueError(f"name must be one of {sorted(SHIPPED)} (recon ships no other weights), got {name!r}")
+    return Path(__file__).resolve().parents[2] / "data" / SHIPPED[name]
+
 
 def published_regularizer(name: str) -> RidgeRegularizer:
-    """The regularizer behind ``reg="crr"`` / ``reg="wcrr"`` (NumPy, float32 kernels).
+    """The published checkpoint behind ``name`` (NumPy, float32 kernels), loaded once per process.
 
-    recon ships no weights of its own yet: this reads the published checkpoint from the shared
-    data folder (:func:`shared_data_root`), which needs ``torch``, and keeps it for the process.
+    Reads the shared data folder (:func:`shared_data_root`), which needs ``torch``.
     """
     if name not in PUBLISHED:
         raise ValueError(f"name must be one of {sorted(PUBLISHED)}, got {name!r}")
@@ -212,3 +299,38 @@ def published_regularizer(name: str) -> RidgeRegularizer:
             )
         _loaded[name] = load_published(folder)
     return _loaded[name]
+
+
+def ridge_regularizer(name: str) -> RidgeRegularizer:
+    r"""The regularizer behind ``reg="crr"`` / ``reg="wcrr"``, in this order of precedence.
+
+    1. The published checkpoint (:func:`published_regularizer`), when the shared data folder
+       holds it and ``torch`` is installed: the authors' multi-noise models, good at any
+       :math:`\sigma` in [0, 30]/255.
+    2. Otherwise, for ``"crr"``, the weights recon ships (:func:`shipped_path`, read by
+       :func:`load_npz`, no torch): a convex CRR-NN trained by recon at :math:`\sigma = 25/255`
+       only (it has no noise scaling, so ``sigma`` does not change it; see its model card).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``"wcrr"`` without the shared folder or torch (recon ships no WCRR weights).
+    """
+    if name not in PUBLISHED:
+        raise ValueError(f"name must be one of {sorted(PUBLISHED)}, got {name!r}")
+    if name in _loaded:
+        return _loaded[name]
+    try:
+        import torch  # noqa: F401  (only to know whether the checkpoints are readable)
+    except ImportError:
+        has_torch = False
+    else:
+        has_torch = True
+    if has_torch and (shared_data_root() / "weights" / PUBLISHED[name]).is_dir():
+        return published_regularizer(name)
+    if name in SHIPPED and shipped_path(name).is_file():
+        _loaded[name] = load_npz(shipped_path(name))
+        return _loaded[name]
+    why = "torch is not installed" if not has_torch else f"{shared_data_root() / 'weights'} has no {PUBLISHED[name]}"
+    raise FileNotFoundError(f"reg={name!r} needs the published weights ({why}; set RECON_SHARED_DATA), or pass a "
+                            "RidgeRegularizer instance")
