@@ -162,7 +162,7 @@ class RidgeRegularizer(Functional):
         """:math:`\\sigma(z)`, channel-wise :math:`\\varphi(s_c z_c)/s_c` for ``z`` of shape (C, H, W)."""
         xp = array_namespace(z)
         s = self._scale_as(xp, z.dtype)
-        return self.activation(s * z) / s
+        return self.activation.scaled(z, s)
 
     def grad(self, x):
         r""":math:`\nabla R(x) = W^\top \sigma(Wx)`."""

@@ -90,7 +90,8 @@ class LinearSpline:
         """Grid coordinate ``tau`` and clipped segment index ``j`` (integer array)."""
         xp = array_namespace(x)
         tau = (x - self.x_min) * (1.0 / self.step)
-        j = xp.astype(xp.clip(xp.floor(tau), 0.0, float(self.coefficients.size - 2)), xp.int64)
+        # clip, then truncate: on [0, K-2] truncation is floor, so no floor pass is needed
+        j = xp.astype(xp.clip(tau, 0.0, float(self.coefficients.size - 2)), xp.int64)
         return xp, tau, j
 
     def __call__(self, x):
@@ -100,6 +101,33 @@ class LinearSpline:
         a = xp.reshape(xp.take(self._table("_a", xp, x.dtype), flat), x.shape)
         b = xp.reshape(xp.take(self._table("_b", xp, x.dtype), flat), x.shape)
         return a + tau * b
+
+    def scaled(self, z, scale):
+        r""":math:`\varphi(s z)/s` elementwise, ``scale`` :math:`s` broadcasting against ``z``.
+
+        The activation of a ridge regularizer with per-channel scales, in seven passes over ``z``
+        instead of eleven (the 60-channel arrays of the published models make this the largest
+        part of a gradient): :math:`\tau = z\,(s/h) - x_{\min}/h` in one multiply and one in-place
+        add, the segment index by clip-then-truncate, the two table gathers, and the division by
+        :math:`s` done in place.
+
+        Parameters
+        ----------
+        z : array
+            Real floating.
+        scale : array
+            :math:`s > 0`, same library and dtype as ``z``, broadcastable to ``z``.
+        """
+        xp = array_namespace(z)
+        tau = z * (scale * (1.0 / self.step))
+        tau += -self.x_min / self.step
+        flat = xp.reshape(xp.astype(xp.clip(tau, 0.0, float(self.coefficients.size - 2)), xp.int64), (-1,))
+        out = xp.reshape(xp.take(self._table("_a", xp, z.dtype), flat), z.shape)
+        b = xp.reshape(xp.take(self._table("_b", xp, z.dtype), flat), z.shape)
+        b *= tau
+        out += b
+        out /= scale
+        return out
 
     def derivative(self, x):
         """:math:`\\varphi'(x)` elementwise (right derivative at the knots)."""

@@ -195,3 +195,16 @@ def test_errors():
         reg.prox(np.ones((5, 5)), -1.0)
     with pytest.raises(ValueError, match="x contains NaN"):
         reg.prox(np.full((5, 5), np.nan), 1.0)
+
+
+def test_spline_scaled_equals_scaled_call_everywhere():
+    # knots, between knots, beyond both ends (linear extension), negative values: scaled() must
+    # agree with phi(s z)/s, so the faster evaluation changes no gradient
+    s = LinearSpline(np.array([0.0, 1.0, -1.0, 2.0, 2.5]), -1, 1)
+    z = np.concatenate([np.linspace(-3, 3, 601), [-1.0, -0.5, 0.0, 0.5, 1.0]])[None, :].repeat(3, 0)
+    scale = np.array([0.5, 1.0, 3.0])[:, None]
+    assert np.allclose(s.scaled(z, scale), s(scale * z) / scale, rtol=1e-13, atol=1e-13)
+    # segment index: clip-then-truncate must equal floor-then-clip, including just below knots
+    x = np.array([-1.0000001, -0.9999999, -0.5000001, 0.4999999, 0.9999999, 1.0000001, -7.3, 8.1])
+    tau = (x + 1) / s.step
+    assert np.array_equal(s._locate(x)[2], np.clip(np.floor(tau), 0, 3).astype(np.int64))
