@@ -22,7 +22,7 @@ from ..solvers.result import History, Result, check_positive_int, check_tol, pro
 
 __all__ = ["angles_from_degrees", "uniform_angles", "sinogram", "fbp", "reconstruct", "FILTERS", "METHODS"]
 
-METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv")
+METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv", "crr")
 NOISE_MODELS = ("gaussian", "poisson")
 _DISCREPANCY = 1.05  # Morozov's tau > 1: stop once ||Ax - p|| <= tau * delta
 
@@ -286,13 +286,13 @@ def _check_weight(weight, method):
     return weight
 
 
-_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500}
+_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500, "crr": 300}
 
 
 def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=None, tol=None, noise_level=None,
                 noise_model: str = "gaussian", flat=None, nonneg: bool = True, filter: str = "ram-lak", shape=None,
                 detector_spacing=1.0, center=None, degrees: bool = False, progress: bool = False, callback=None,
-                return_result: bool = False):
+                return_result: bool = False, sigma=None):
     r"""Reconstruct an image from a parallel-beam sinogram.
 
     The data term is :math:`D(x) = \tfrac12\|W^{1/2}(Ax - p)\|^2` with :math:`A` the
@@ -318,6 +318,9 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
       (Chambolle & Pock 2011) with :math:`K = [W^{1/2}A/a;\ \nabla/\sqrt8]`,
       :math:`a \ge \|W^{1/2}A\|` (:meth:`Radon.norm` is an upper bound), so :math:`\|K\| \le \sqrt2`
       and :math:`\tau = 0.099/\sqrt2`, :math:`\sigma = 100\tau` (:math:`\tau\sigma\|K\|^2 < 1`).
+    * ``"crr"``: :math:`\min_{x (\ge 0)} D(x) + w\,R(x)` with :math:`R` the learned convex ridge
+      regularizer (CRR-NN, at noise level ``sigma``) by FISTA with adaptive restart
+      (:mod:`recon.apps.ct_learned`).
 
     Landweber and CGLS are regularised by stopping early: with ``noise_level`` :math:`\sigma`
     (standard deviation of the noise per ray; for ``"poisson"`` it is 1 in whitened units and need
@@ -330,9 +333,9 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         Real floating, finite; NumPy, CuPy or any array-API array (the result lives there too).
     angles : 1-D array_like
         Radians (degrees with ``degrees=True``).
-    method : {"fbp", "landweber", "cgls", "tikhonov", "tv"}
+    method : {"fbp", "landweber", "cgls", "tikhonov", "tv", "crr"}
     weight : float
-        Regularisation parameter :math:`w` for ``"tikhonov"`` and ``"tv"`` (required there).  It
+        Regularisation parameter :math:`w` for ``"tikhonov"``, ``"tv"`` and ``"crr"`` (required there).  It
         multiplies a regulariser in image units against a data term that grows with the number of
         angles: for Gaussian data :math:`w` of order :math:`\sigma\sqrt{N_\text{angles}}` is a start.
     iters : int, optional
@@ -358,6 +361,9 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         ``callback(k, x)`` after iteration ``k``; returning ``True`` stops.
     return_result : bool, default False
         Return a :class:`~recon.solvers.Result` (iterations, history, message) instead of the image.
+    sigma : float, optional
+        ``"crr"`` only: the noise level (image units) setting the regularizer's per-channel scales;
+        a tuning parameter like ``weight`` (default 25/255).
 
     References
     ----------
@@ -391,6 +397,11 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     delta = None if sigma is None else _DISCREPANCY * sigma * math.sqrt(sinogram.shape[0] * sinogram.shape[1])
     x0 = xp.zeros(shape, dtype=sinogram.dtype, device=sinogram.device)
 
+    if method == "crr":
+        from .ct_learned import ridge_reconstruct
+
+        return ridge_reconstruct(B, b, x0, _check_weight(weight, method), sigma, nonneg, iters, tol, progress,
+                                 callback, return_result)
     if method == "tv" or (method == "tikhonov" and nonneg):
         weight = _check_weight(weight, method)
         return _variational(method, B, b, x0, weight, nonneg, iters, tol, progress, callback, return_result)

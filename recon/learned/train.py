@@ -272,7 +272,7 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
         if checkpoint_every and (step + 1) % checkpoint_every == 0:
             save(step + 1)
     else:
-        step = steps
+        step = max(steps, done)  # a resume with steps <= done trains nothing and keeps the count
     bar.close()
     save(step)
     return model, losses
@@ -287,7 +287,7 @@ def to_regularizer(model, *, norm_shape=(256, 256)):
     from ..functionals.ridge import RidgeRegularizer
     from ..functionals.splines import LinearSpline
 
-    lam = math.exp(float(model.log_lam)) if hasattr(model, "log_lam") else 1.0
+    lam = math.exp(float(model.log_lam.detach())) if hasattr(model, "log_lam") else 1.0
     kernels = [w.detach().cpu().numpy().astype(np.float32) for w in model.weights]
     coefficients = lam * model.coefficients.detach().double().cpu().numpy()
     scale = model.scale.detach().double().cpu().numpy().reshape(-1)
