@@ -377,6 +377,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    ridge_sigma = sigma  # the keyword; the name sigma is reused below for the noise of the data
     if noise_model not in NOISE_MODELS:
         raise ValueError(f"noise_model must be one of {NOISE_MODELS}, got {noise_model!r}")
     xp, theta = _geometry(sinogram, angles, degrees)
@@ -400,7 +401,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     if method == "crr":
         from .ct_learned import ridge_reconstruct
 
-        return ridge_reconstruct(B, b, x0, _check_weight(weight, method), sigma, nonneg, iters, tol, progress,
+        return ridge_reconstruct(B, b, x0, _check_weight(weight, method), ridge_sigma, nonneg, iters, tol, progress,
                                  callback, return_result)
     if method == "tv" or (method == "tikhonov" and nonneg):
         weight = _check_weight(weight, method)
