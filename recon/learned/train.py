@@ -279,7 +279,7 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
 
 
 def to_regularizer(model, *, norm_shape=(256, 256)):
-    """The recon :class:`~recon.functionals.RidgeRegularizer` of a trained :func:`TorchRidge` (NumPy, float32).
+    r"""The recon :class:`~recon.functionals.RidgeRegularizer` of a trained :func:`TorchRidge` (NumPy, float32).
 
     A learned :math:`\lambda` (``model.log_lam``) is folded into the activation, so the returned
     regularizer is meant for weight 1: :math:`\lambda R` with slopes in :math:`[0, \lambda]`.
