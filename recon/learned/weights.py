@@ -277,10 +277,19 @@ SHIPPED = {"crr": "crr_sigma25_cpu23min.npz"}
 
 
 def shipped_path(name: str) -> Path:
-    """The ``.npz`` file recon ships for ``name`` (``data/`` of the repository)."""
+    """The ``.npz`` file recon ships for ``name``.
+
+    In a source checkout (or an editable install) it is the repository's ``data/``; a regular
+    ``pip install`` copies ``data/*.npz`` and the model cards to ``<prefix>/share/recon/data``
+    (``[tool.setuptools.data-files]`` in pyproject.toml).  The first that holds the file wins.
+    """
+    import sys
+
     if name not in SHIPPED:
         raise ValueError(f"name must be one of {sorted(SHIPPED)} (recon ships no other weights), got {name!r}")
-    return Path(__file__).resolve().parents[2] / "data" / SHIPPED[name]
+    checkout = Path(__file__).resolve().parents[2] / "data" / SHIPPED[name]
+    installed = Path(sys.prefix) / "share" / "recon" / "data" / SHIPPED[name]
+    return checkout if checkout.is_file() or not installed.is_file() else installed
 
 
 def published_regularizer(name: str) -> RidgeRegularizer:
