@@ -307,20 +307,13 @@ def _rayleigh_figure(path, result, force):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .io import atomic_write
-
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     axes[0].plot(result.history["iteration"], result.history["rayleigh"], marker=".")
     axes[0].set(xlabel="iteration", ylabel="TV(u) / ||u||", title="Rayleigh quotient (non-increasing)")
     axes[1].semilogy(result.history["iteration"], result.history["residual"], marker=".")
     axes[1].set(xlabel="iteration", ylabel="||T(u) - c u|| / ||T(u)||", title="eigen-residual")
     fig.tight_layout()
-    try:
-        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), force=force)
-    except OSError as err:
-        raise UsageError(f"--curve: {err}") from None
-    finally:
-        plt.close(fig)
+    _save_figure(fig, path, force, "--curve")
 
 
 def _run_deblur(args) -> int:
@@ -422,7 +415,6 @@ def _figure(path, title, clean, observed, results, force):
     import matplotlib.pyplot as plt
 
     from .backend import to_numpy
-    from .io import atomic_write
     from .metrics import psnr
 
     ref = to_numpy(clean)
@@ -439,10 +431,19 @@ def _figure(path, title, clean, observed, results, force):
         ax.set_axis_off()
     fig.suptitle(title)
     fig.tight_layout()
+    _save_figure(fig, path, force, "--output-dir")
+
+
+def _save_figure(fig, path, force, argument):
+    """Write ``fig`` as PNG atomically; a failure is a usage error naming ``argument``."""
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_write
+
     try:
         atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), force=force)
     except OSError as err:
-        raise UsageError(f"--output-dir: {err}") from None
+        raise UsageError(f"{argument}: {err}") from None
     finally:
         plt.close(fig)
 

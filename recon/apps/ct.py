@@ -16,7 +16,7 @@ from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals import L21, L2DataFidelity, NonNegativity, SeparableSum, Tikhonov
 from ..operators.base import LinearOperator, norm, stack, vdot
 from ..operators.gradient import Gradient
-from ..operators.radon import FILTERS, Radon, angular_weights, check_angles, filter_sinogram
+from ..operators.radon import FILTERS, Radon, _check_shape, angular_weights, check_angles, filter_sinogram
 from ..solvers import fista, pdhg
 from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
 
@@ -101,13 +101,7 @@ def _image_shape(shape, n_det, ds):
     if shape is None:
         n = max(1, int(math.floor((n_det - 1) * ds / math.sqrt(2.0))))
         return (n, n)
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise ValueError(f"shape must be a pair of positive ints, got {shape!r}") from None
-    if len(shape) != 2 or any(s < 1 for s in shape):
-        raise ValueError(f"shape must be a pair of positive ints, got {shape!r}")
-    return shape
+    return _check_shape(shape)
 
 
 # Fixed-point steps per data bin in FBP's backprojection: positions off by <= 3/64 bin move FBP's error on the
