@@ -1,4 +1,4 @@
-r"""Ptychography end to end: scan geometry, probes, simulation and reconstruction (``recon.ptycho``).
+r"""Ptychographic reconstruction (``recon.ptycho.reconstruct``); scans, probes and simulation live in :mod:`recon.apps.ptycho_scan`.
 
 Model (operators in :mod:`recon.operators.ptychography`, data terms in
 :mod:`recon.functionals.ptycho_data`):
@@ -15,201 +15,23 @@ normalised amplitude residual :math:`2L/\sum_j\sum I_j` after each sweep.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, asarray, check_finite, namespace, to_numpy
+from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals.ptycho_data import check_intensities
-from ..operators.ptychography import ExitWaves, FarField, check_positions
-from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
+from ..operators.ptychography import check_positions
+from ..solvers.result import History, check_positive_int, check_tol, progress_bar
 from .ptycho_engines import Momentum, Problem, gd_sweep, object_prior, pie_sweep
 from .ptycho_positions import PositionRefiner
+from .ptycho_scan import (Scan, PtychoResult, fermat_spiral, make_probe, simulate, object_error,  # noqa: F401
+                          illuminated)
 
 __all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "simulate", "reconstruct",
            "object_error", "illuminated", "METHODS"]
 
 METHODS = ("rpie", "epie", "gd")
 _AXES = (-2, -1)
-GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))  # 137.508 degrees
-
-
-@dataclass
-class Scan:
-    """A ptychographic data set.
-
-    Attributes
-    ----------
-    intensities : array, shape (J, m, n)
-        Diffraction intensities, zero frequency in the centre (PtyLab's ``ptychogram``).
-    positions : ndarray, shape (J, 2)
-        Patch corners (row, column) in object pixels, float64 (sub-pixel allowed).
-    object_shape : tuple of int
-        Shape of the object grid the positions refer to.
-    probe : array or None
-        Known or initial probe (shape (m, n)), if any.
-    wavelength, zo, dxd : float or None
-        Wavelength, sample-detector distance and detector pixel size in metres (far field:
-        object pixel size ``dxo = wavelength * zo / (n * dxd)``).
-    entrance_pupil_diameter : float or None
-        Probe diameter in metres (initial probe when none is given).
-    """
-
-    intensities: Any
-    positions: np.ndarray
-    object_shape: tuple
-    probe: Any = None
-    wavelength: float | None = None
-    zo: float | None = None
-    dxd: float | None = None
-    entrance_pupil_diameter: float | None = None
-
-    @property
-    def dxo(self):
-        """Object pixel size :math:`\\lambda z_o / (N_d\\,\\Delta x_d)` (None without geometry)."""
-        if None in (self.wavelength, self.zo, self.dxd):
-            return None
-        return self.wavelength * self.zo / (self.intensities.shape[-1] * self.dxd)
-
-
-@dataclass
-class PtychoResult(Result):
-    """:class:`~recon.solvers.result.Result` with the reconstructed ``probe`` and ``positions``."""
-
-    probe: Any = None
-    positions: Any = None
-
-    def __repr__(self):
-        return super().__repr__().replace("Result(", "PtychoResult(", 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# geometry and probes
-# ---------------------------------------------------------------------------------------------
-def fermat_spiral(n: int, object_shape, probe_shape, *, integer: bool = True) -> np.ndarray:
-    r"""``n`` patch corners on a Fermat spiral filling the object (Huang et al. 2014).
-
-    Centres :math:`c + \rho\sqrt k\,(\cos k\theta_g, \sin k\theta_g)`, :math:`k = 0..n-1`,
-    :math:`\theta_g` the golden angle, :math:`\rho` chosen so the outermost patch touches the
-    object's edge; returned as corners (row, column), rounded when ``integer``.
-
-    References
-    ----------
-    Huang, X., Yan, H., Harder, R., Hwu, Y., Robinson, I. K. & Chu, Y. S. (2014). Optimization of
-    overlap uniformness for ptychography. *Opt. Express* 22, 12634.
-    """
-    n = check_positive_int(n, "n")
-    M, N = (int(s) for s in object_shape)
-    m, p = (int(s) for s in probe_shape)
-    half = min(M - m, N - p) / 2.0
-    if half < 0:
-        raise ValueError(f"probe_shape {tuple(probe_shape)} is larger than object_shape {tuple(object_shape)}")
-    k = np.arange(n, dtype=np.float64)
-    rho = half / math.sqrt(max(n - 1, 1))
-    r = rho * np.sqrt(k)
-    corners = np.stack([(M - m) / 2.0 + r * np.sin(k * GOLDEN_ANGLE), (N - p) / 2.0 + r * np.cos(k * GOLDEN_ANGLE)], 1)
-    corners = np.clip(corners, 0, [M - m, N - p])
-    return np.rint(corners) if integer else corners
-
-
-def make_probe(shape, diameter=None, *, kind: str = "disk", curvature: float = 1.0, seed=None,
-               xp=None, dtype=None):
-    r"""A probe of unit peak amplitude: a disk aperture, smooth or with a random phase screen.
-
-    ``kind="disk"``: :math:`P(x) = D(x)\,e^{i\pi c |x|^2 / R^2}`, a soft-edged disk :math:`D` of
-    ``diameter`` pixels (default half the shape) with a quadratic (defocus) phase of ``curvature``
-    :math:`c` radians·π at the rim, which spreads the diffraction patterns.  ``kind="structured"``:
-    the same disk times a smoothed random phase screen (a diffuser), whose speckle makes positions
-    identifiable from the data alone.
-    """
-    if kind not in ("disk", "structured"):
-        raise ValueError(f"kind must be 'disk' or 'structured', got {kind!r}")
-    m, n = (int(s) for s in shape)
-    diameter = min(m, n) / 2.0 if diameter is None else float(diameter)
-    if not (diameter > 0 and math.isfinite(diameter)):
-        raise ValueError(f"diameter must be a finite number > 0, got {diameter}")
-    y, x = np.meshgrid(np.arange(m) - m // 2, np.arange(n) - n // 2, indexing="ij")
-    radius = np.hypot(y, x)
-    rim = diameter / 2.0
-    aperture = np.clip(rim + 0.5 - radius, 0.0, 1.0)  # one-pixel anti-aliased edge
-    probe = aperture * np.exp(1j * math.pi * curvature * (radius / rim) ** 2)
-    if kind == "structured":
-        rng = np.random.default_rng(seed)
-        screen = np.fft.ifft2(np.fft.fft2(rng.standard_normal((m, n))) * np.exp(
-            -(np.fft.fftfreq(m)[:, None] ** 2 + np.fft.fftfreq(n)[None, :] ** 2) * (m * n) ** 0.5 / 2))
-        screen = np.real(screen)
-        probe = probe * np.exp(1j * math.pi * screen / max(np.abs(screen).max(), 1e-12))
-    xp = namespace() if xp is None else xp
-    return asarray(probe, xp=xp, dtype=xp.complex128 if dtype is None else dtype)
-
-
-def illuminated(probe, positions, object_shape, fraction: float = 0.1):
-    """Boolean mask (NumPy) of object pixels whose illumination :math:`\\sum_j|S_j^*P|^2` exceeds ``fraction`` of its maximum."""
-    illum = to_numpy(ExitWaves(probe, positions, object_shape, subpixel=False).illumination())
-    return illum > fraction * illum.max()
-
-
-def object_error(x, truth, mask=None) -> float:
-    r"""Relative error after the best complex scalar, :math:`\min_a\|a x - O\|/\|O\|` on ``mask``.
-
-    The minimiser is :math:`a = \langle x, O\rangle/\|x\|^2`; ptychography determines the object only
-    up to such a global factor (and, with an unknown probe, trades it with the probe).
-    """
-    x, t = to_numpy(x), to_numpy(truth)
-    if mask is not None:
-        x, t = x[mask], t[mask]
-    a = np.vdot(x, t) / max(np.vdot(x, x).real, np.finfo(float).tiny)
-    return float(np.linalg.norm(a * x - t) / np.linalg.norm(t))
-
-
-# ---------------------------------------------------------------------------------------------
-# simulation
-# ---------------------------------------------------------------------------------------------
-def simulate(obj, probe, positions, *, photons=None, seed=None, path=None, force=False, **geometry) -> Scan:
-    r"""Diffraction intensities :math:`I_j = |\mathcal F(P\odot S_{r_j}O)|^2`, optionally Poisson-noisy.
-
-    Parameters
-    ----------
-    obj : array, shape (M, N)
-        Complex object; fixes namespace and precision of the intensities.
-    probe : array, shape (m, n)
-    positions : array_like, shape (J, 2)
-        Patch corners (row, column), e.g. from :func:`fermat_spiral`.
-    photons : float, optional
-        Mean photon count per diffraction pattern; counts are Poisson with that mean total.
-        ``None``: noiseless.
-    seed : int, optional
-        Seed of the Poisson noise.
-    path : str or Path, optional
-        Also write the scan: ``.npz`` (recon's format) or ``.h5``/``.hdf5`` (PtyLab's CPM format;
-        needs ``wavelength``, ``zo``, ``dxd`` in ``geometry``), atomically; an existing file is an
-        error unless ``force``.
-    **geometry
-        ``wavelength``, ``zo``, ``dxd``, ``entrance_pupil_diameter`` (metres), stored in the scan.
-    """
-    xp = array_namespace(obj, probe)
-    if obj.ndim != 2:
-        raise ValueError(f"obj must be a 2-D array, got shape {tuple(obj.shape)}")
-    check_finite(obj, "obj")
-    A = ExitWaves(probe, positions, tuple(obj.shape))
-    psi = A(obj)
-    z = FarField(A.shape_out)(psi)
-    intensities = xp.real(z) ** 2 + xp.imag(z) ** 2
-    if photons is not None:
-        photons = float(photons)
-        if not (photons > 0 and math.isfinite(photons)):
-            raise ValueError(f"photons must be a finite number > 0, got {photons}")
-        mean_total = float(xp.mean(xp.sum(intensities, axis=_AXES)))
-        lam = to_numpy(intensities) * (photons / mean_total)
-        counts = np.random.default_rng(seed).poisson(lam).astype(lam.dtype)
-        intensities = asarray(counts, xp=xp)
-    scan = Scan(intensities, A.positions.copy(), tuple(obj.shape), probe, **geometry)
-    if path is not None:
-        from .ptycho_io import save
-
-        save(path, scan, force=force)
-    return scan
 
 
 # ---------------------------------------------------------------------------------------------
