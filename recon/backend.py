@@ -11,6 +11,10 @@ preserved.  Two things are not decided by the inputs and live here:
   reflection, scatter-add, writing into a preallocated output).  Each dispatches on the
   namespace and falls back to a generic, slower, standard-only version.
 
+A third kind: **compiled CPU kernels** for inner loops that NumPy can only write as many passes over
+memory (``compiled``).  They use numba when it is installed (the ``fast`` extra) and the caller keeps
+a standard-only path that gives the same iterates; set ``RECON_NUMBA=0`` to force that path.
+
 Mixing arrays of two libraries or two devices is an error that says which met; recon
 never copies between host and device behind the user's back.
 """
@@ -41,6 +45,7 @@ __all__ = [
     "add_gathered",
     "rfftn",
     "irfftn",
+    "compiled",
 ]
 
 _BACKENDS = ("numpy", "cupy")
@@ -334,3 +339,31 @@ def add_gathered(out, table, offsets, positions, *, index=...):
     values = xp.reshape(xp.take(table, where, axis=0), (m, *view.shape))
     out[index] = view + (xp.sum(values, axis=0) if m > 1 else values[0, ...])
     return out
+
+
+# numba fast-math flags without "nnan"/"ninf": inputs are checked finite, and NaN or inf must still
+# propagate through a kernel rather than be optimised away.
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+def compiled(func):
+    """``func`` compiled by numba (nopython, cached on disk when possible), or ``None``.
+
+    ``None`` when numba is not installed or ``RECON_NUMBA=0`` is set; callers then take their
+    standard-only path.  Compiled kernels take and return NumPy arrays only, so a caller checks
+    ``is_numpy(xp)`` (and contiguity, if it relies on it) before calling one.  Compilation happens at the
+    first call for each dtype (about a second) and is cached in ``__pycache__`` where writable.
+    """
+    import os
+
+    if os.environ.get("RECON_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    options = dict(nogil=True, fastmath=_FASTMATH, error_model="numpy")
+    try:
+        return numba.njit(cache=True, **options)(func)
+    except RuntimeError:  # no writable cache location: compile per process instead
+        return numba.njit(**options)(func)
