@@ -38,7 +38,7 @@ from ..backend import array_namespace, check_finite
 from ..operators.base import LinearOperator
 from ..operators.gradient import Gradient
 from .base import Functional, _check_tau
-from .tv import _bind_into, _divergence_into
+from .dtv_solver import DualState, norms_into, wait
 
 __all__ = ["DirectionalGradient", "DirectionalTV", "luminance", "project_simplex"]
 
@@ -280,7 +280,7 @@ class DirectionalTV(Functional):
     def _workspace(self, x, xp):
         key = (type(x), x.dtype, str(x.device))
         if self._state is None or self._state.key != key:
-            self._state = _Workspace(xp, key, self.operator, x)
+            self._state = DualState(xp, key, self.operator, x, self.constraint)
         return self._state
 
     def _gap(self, x, w, ws):
@@ -288,9 +288,12 @@ class DirectionalTV(Functional):
 
         Uses ``ws.g``, ``ws.q``, ``ws.n`` and ``ws.v`` as scratch: called between iterations only.
         """
+        if ws.kernels is not None:
+            dtv, align, fy, r2 = ws.fused_gap_terms(x, w)
+            return max(w * align, 0.0) + 0.5 * fy, w * dtv + 0.5 * r2, dtv
         xp, into = ws.xp, ws.into
         g = ws.project_into(self.operator.gradient.forward_into(ws.u, ws.g), ws.q)
-        n = _norms_into(g, ws.n, into)
+        n = norms_into(g, ws.n, into)
         dtv = float(xp.sum(n))
         into("multiply", g, g, ws.p)
         for a in range(g.shape[0]):
@@ -325,18 +328,21 @@ class DirectionalTV(Functional):
         always after the last iteration.  Returns a new array like ``x``; ``last_inner`` holds the
         certificate and ``value``, :math:`\mathrm{dTV}` of the returned point (free: the gap needs it).
 
-        All arrays live in preallocated buffers written by ufuncs with ``out=`` on NumPy/CuPy; one
-        iteration makes about 36 elementwise passes over image-sized arrays in 2-D (:math:`P_\xi`
-        costs 7 and is applied twice).
+        On 2-D NumPy arrays without the simplex constraint, with numba installed, an iteration is one
+        compiled row-by-row sweep (:mod:`recon.functionals.dtv_kernels`; same iterates up to rounding).
+        Otherwise all arrays live in preallocated buffers written by ufuncs with ``out=`` on NumPy/CuPy;
+        one iteration then makes about 36 elementwise passes over image-sized arrays in 2-D
+        (:math:`P_\xi` costs 7 and is applied twice).
         """
         _check_tau(tau)
         self._check(x)
         w = float(tau)
         xp = array_namespace(x)
         D = self.operator
-        G = D.gradient
         ws = self._workspace(x, xp)
         into = ws.into
+        if ws.kernels is not None:
+            x = xp.ascontiguousarray(x, dtype=ws.u.dtype)
         warm = self.warm_start and ws.warm
         k, gap, phi, dtv, converged = 0, math.inf, math.inf, math.nan, False
         if warm:  # the last pair may already solve this problem
@@ -349,38 +355,47 @@ class DirectionalTV(Functional):
         into("multiply", ws.ub, ws.u, dual_step * w)
         next_check = self.check_every
         while not converged and k < self.inner_iters:
-            # dual step: p <- proj(p + sigma w P grad ubar); ub already carries sigma w
-            g = ws.project_into(G.forward_into(ws.ub, ws.g), ws.q)
-            into("add", ws.p, ws.p, g)
-            ws.project_dual()
-            # primal step: u' = proj_C(u + step / (1 + step) (z - u)), z = x - w grad^* P p
-            v = ws.z_into(x, w, ws.v)
-            into("subtract", v, v, ws.u)
-            into("multiply", v, v, step / (1.0 + step))
-            if self.constraint == "nonnegative":
-                # max(u + v, 0) - u = max(v, -u): the step d itself, in two passes
-                into("negative", ws.n, ws.u)
-                into("maximum", v, v, ws.n)
-            elif self.constraint == "simplex":
-                into("add", v, v, ws.u)
-                v = ws.v = self._project_into(v, ws)
-                into("subtract", v, v, ws.u)
-            into("add", ws.u, ws.u, v)  # v is the step d = u' - u
-            k += 1
+            # ubar = sigma' w (u' + theta d) with the next step sizes tau' = theta tau, sigma' = sigma / theta
             theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
+            c2 = dual_step / theta * w
+            if ws.kernels is not None:
+                ws.fused_step(x, w, step / (1.0 + step), theta * c2, c2)
+            else:
+                self._iterate(x, w, step, theta * c2, c2, ws)
+            k += 1
             step, dual_step = step * theta, dual_step / theta
-            # ubar = sigma w (u' + theta d), with the next sigma
-            into("multiply", ws.ub, ws.v, theta * dual_step * w)
-            into("multiply", ws.q[0, ...], ws.u, dual_step * w)
-            into("add", ws.ub, ws.ub, ws.q[0, ...])
             if k == next_check or k == self.inner_iters:
                 gap, phi, dtv = self._gap(x, w, ws)
                 converged = gap <= self.inner_tol * phi
-                next_check = k + _wait(k, gap, self.inner_tol * phi, self.check_every)
+                next_check = k + wait(k, gap, self.inner_tol * phi, self.check_every)
         ws.warm = True
         self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged), "value": dtv}
         return xp.asarray(ws.u, copy=True)
+
+    def _iterate(self, x, w, step, c1, c2, ws):
+        """One inner iteration by array-API calls (``c1``, ``c2``: the weights of :math:`\\bar u = c_1 d + c_2 u`)."""
+        into, G = ws.into, self.operator.gradient
+        # dual step: p <- proj(p + sigma w P grad ubar); ub already carries sigma w
+        g = ws.project_into(G.forward_into(ws.ub, ws.g), ws.q)
+        into("add", ws.p, ws.p, g)
+        ws.project_dual()
+        # primal step: u' = proj_C(u + step / (1 + step) (z - u)), z = x - w grad^* P p
+        v = ws.z_into(x, w, ws.v)
+        into("subtract", v, v, ws.u)
+        into("multiply", v, v, step / (1.0 + step))
+        if self.constraint == "nonnegative":
+            # max(u + v, 0) - u = max(v, -u): the step d itself, in two passes
+            into("negative", ws.n, ws.u)
+            into("maximum", v, v, ws.n)
+        elif self.constraint == "simplex":
+            into("add", v, v, ws.u)
+            v = ws.v = self._project_into(v, ws)
+            into("subtract", v, v, ws.u)
+        into("add", ws.u, ws.u, v)  # v is the step d = u' - u
+        into("multiply", ws.ub, ws.v, c1)
+        into("multiply", ws.q[0, ...], ws.u, c2)
+        into("add", ws.ub, ws.ub, ws.q[0, ...])
 
     def _project_into(self, v, ws):
         if self.constraint == "nonnegative":
@@ -391,84 +406,3 @@ class DirectionalTV(Functional):
     def __repr__(self):
         return (f"DirectionalTV(shape={self.shape}, eta={self.operator.eta}, gamma={self.operator.gamma}, "
                 f"constraint={self.constraint!r})")
-
-
-# fraction of the predicted distance to the tolerance to wait between gap checks (as TV's)
-_REACH = 0.5
-
-
-def _wait(k, gap, target, minimum):
-    """Iterations until the next gap check: half-way to where ``gap * (k / k')**2`` meets ``target``."""
-    if not (target > 0 and math.isfinite(gap)) or gap <= target:
-        return minimum
-    return max(minimum, int(_REACH * (k * math.sqrt(gap / target) - k)))
-
-
-def _norms_into(g, out, into):
-    """Pixel norms :math:`|g_i|_2` of the vectors along axis 0 of ``g``, written into ``out``."""
-    into("multiply", out, g[0, ...], g[0, ...])
-    for a in range(1, g.shape[0]):
-        out += g[a, ...] * g[a, ...]
-    return into("sqrt", out, out)
-
-
-class _Workspace:
-    """Buffers of the dTV prox for one library/dtype/device, the warm-start pair and :math:`\\xi` in that dtype."""
-
-    def __init__(self, xp, key, operator, x):
-        shape, d = tuple(x.shape), x.ndim
-        dtype, device = x.dtype, x.device
-        self.xp, self.key, self.operator = xp, key, operator
-        self.into = _bind_into(xp)
-
-        def empty(s):
-            return xp.empty(s, dtype=dtype, device=device)
-
-        self.p = xp.zeros((d,) + shape, dtype=dtype, device=device)  # dual iterate, |p_i| <= 1
-        self.g, self.q = empty((d,) + shape), empty((d,) + shape)  # gradients; P applied
-        self.u, self.v, self.ub, self.n, self.s = (empty(shape) for _ in range(5))
-        self.ones = xp.ones(shape, dtype=dtype, device=device)
-        self.zeros = xp.zeros(shape, dtype=dtype, device=device)
-        self.gamma = operator.gamma
-        self.xi = operator._xi(dtype)
-        self.gxi = self.gamma * self.xi
-        self.warm = False
-
-    def project_into(self, g, out):
-        r"""``out`` = :math:`P_\xi g = g - \gamma\,\xi\langle\xi, g\rangle` (``g`` is left unchanged unless it is ``out``)."""
-        into, xi, s = self.into, self.xi, self.s
-        if self.gamma == 0.0:
-            return g
-        into("multiply", s, xi[0, ...], g[0, ...])
-        for a in range(1, g.shape[0]):
-            into("multiply", self.n, xi[a, ...], g[a, ...])
-            into("add", s, s, self.n)
-        for a in range(g.shape[0]):
-            into("multiply", self.n, self.gxi[a, ...], s)
-            into("subtract", out[a, ...], g[a, ...], self.n)
-        return out
-
-    def project_dual(self):
-        """``p`` onto :math:`\\{|p_i| \\le 1\\}`, in place."""
-        into, p, n = self.into, self.p, self.n
-        into("multiply", self.g, p, p)
-        if p.shape[0] == 1:
-            into("multiply", n, self.g[0, ...], 1.0)
-        else:
-            into("add", n, self.g[0, ...], self.g[1, ...])
-        for a in range(2, p.shape[0]):
-            into("add", n, n, self.g[a, ...])
-        into("sqrt", n, n)
-        into("maximum", n, n, self.ones)  # an array operand: NumPy's scalar-broadcast maximum is ~4x slower
-        into("divide", p, p, n[None, ...])
-
-    def z_into(self, x, w, out):
-        r"""``out`` = :math:`z = x - w\,\nabla^* P_\xi p = x + w \operatorname{div}(P_\xi p)`.
-
-        :math:`(P_\xi p)_a` vanishes on the last slice along axis :math:`a` (there
-        :math:`\partial_a v = 0`, so :math:`\xi_a = 0` and :math:`p_a` only ever received zeros),
-        the condition of the short divergence.
-        """
-        _divergence_into(self.project_into(self.p, self.q), out, self.into)
-        self.into("multiply", out, out, w)
-        return self.into("add", out, x, out)
