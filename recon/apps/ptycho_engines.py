@@ -22,7 +22,7 @@ import numpy as np
 from ..backend import array_namespace, asarray, is_numpy, scatter_add
 from ..operators.ptychography import ExitWaves
 
-__all__ = ["Problem", "pie_sweep", "gd_sweep", "Momentum", "ObjectProx", "object_prior"]
+__all__ = ["Problem", "pie_sweep", "gd_sweep", "overlap", "Momentum", "ObjectProx", "object_prior"]
 
 _AXES = (-2, -1)
 
@@ -149,7 +149,7 @@ def gd_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, s
     psi = probe * patches
     target, residual = problem.project(psi, problem.amplitudes)
     delta = target - psi
-    illum = _overlap(A, problem)
+    illum = overlap(A, problem)
     obj = obj + A.patches.scatter(xp.conj(probe) * delta) / (illum + alpha * xp.max(illum))
     if refine_probe:
         patches = A.patches.gather(obj)
@@ -159,7 +159,7 @@ def gd_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, s
     return obj, probe, residual
 
 
-def _overlap(A, problem):
+def overlap(A, problem):
     r"""A diagonal majoriser of :math:`A^*A`: the illumination, widened for sub-pixel shifts.
 
     For integer positions :math:`A^*A = \sum_j C_j^*|P|^2C_j` is diagonal.  A sub-pixel shift

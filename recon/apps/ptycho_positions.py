@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_namespace, asarray
+from ..backend import array_namespace, asarray, to_numpy
 
 __all__ = ["ShiftSystem", "PositionRefiner", "SIGMA", "MAX_STEP", "MOMENTUM"]
 
@@ -94,6 +94,14 @@ class ShiftSystem:
         gy, gx, delta = self._smooth([probe * derivatives[0], probe * derivatives[1], delta])
         values = [float(v) for v in (_re(gy, gy), _re(gy, gx), _re(gx, gx), _re(gy, delta), _re(gx, delta))]
         self.H[j, :], self.b[j, :] = values[:3], values[3:]
+
+    def add_batch(self, indices, probe, dy, dx, delta):
+        """:meth:`add` for the positions ``indices`` (NumPy ints) at once: ``dy, dx, delta`` of shape (b, m, n)."""
+        xp = array_namespace(delta)
+        gy, gx, delta = self._smooth([probe * dy, probe * dx, delta])
+        sums = [_re(a, b, _AXES) for a, b in ((gy, gy), (gy, gx), (gx, gx), (gy, delta), (gx, delta))]
+        values = np.asarray(to_numpy(xp.stack(sums, axis=1)), dtype=np.float64)
+        self.H[indices, :], self.b[indices, :] = values[:, :3], values[:, 3:]
 
     def solve(self):
         """Gauss–Newton shifts (J, 2) (row, column); zero where the system is singular (a flat patch)."""
