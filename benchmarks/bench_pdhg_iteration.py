@@ -13,6 +13,10 @@ dual projection iteration, the peer figure), timed as (t(2m) − t(m)) / m itera
 
     python benchmarks/bench_pdhg_iteration.py [--size 512] [--iters 200] [--output results.jsonl]
 
+Also timed: one inner iteration of ``TV().prox`` — the same Chambolle–Pock iteration on the same model
+(Alg. 2, accelerated) — with its fused compiled kernel (``tv_prox_iteration_ratio``; numba, the ``fast``
+extra) and through its array-API path (``tv_prox_iteration_array_api_ratio``).
+
 Prints one JSON line per dtype.  Target: ratio ≤ 15.
 """
 from __future__ import annotations
@@ -104,6 +108,35 @@ def breakdown(b, lam, repeats=50):
     }
 
 
+def tv_prox_iteration_cost(b, lam, iters, fused=True):
+    """One inner iteration of ``TV().prox`` (Chambolle–Pock Alg. 2 on the same model), (t(2m) − t(m)) / m.
+
+    ``fused=False`` hides the compiled kernel (recon/functionals/tv_kernels.py), so the array-API path
+    is timed; ``None`` when the kernel is not available (numba missing or RECON_NUMBA=0).
+    """
+    from recon.functionals import TV, tv_kernels
+
+    kernel = tv_kernels._iteration_kernel
+    if fused and kernel is None:
+        return None
+    if not fused:
+        tv_kernels._iteration_kernel = None
+    try:
+        def run(m):
+            # no tolerance reachable and one gap check (at the last iteration), the same in both runs
+            tv = TV(inner_tol=1e-30, inner_iters=m, check_every=10 * m, warm_start=False)
+            t0 = time.perf_counter()
+            tv.prox(b, lam)
+            return time.perf_counter() - t0
+
+        run(2)  # compile
+        m = max(iters // 2, 10)
+        diffs = [(run(2 * m) - run(m)) / m for _ in range(5)]
+    finally:
+        tv_kernels._iteration_kernel = kernel
+    return float(np.median(diffs))
+
+
 def skimage_iteration_cost(b, lam, iters):
     try:
         from skimage.restoration import denoise_tv_chambolle
@@ -137,6 +170,8 @@ def main(argv=None):
         unit_before = unit_cost(b.shape, dtype, 500)
         iteration = pdhg_iteration_cost(b, args.weight, args.iters)
         lean = pdhg_iteration_cost(b, args.weight, args.iters, lean=True)
+        fused = tv_prox_iteration_cost(b, args.weight, args.iters, fused=True)
+        array_api = tv_prox_iteration_cost(b, args.weight, args.iters, fused=False)
         unit_after = unit_cost(b.shape, dtype, 500)
         unit = min(unit_before, unit_after)  # noise only ever adds time
         parts = breakdown(b, args.weight)
@@ -149,6 +184,8 @@ def main(argv=None):
             "target_ratio": 15.0,
             "parts_ratio": {name: t / unit for name, t in parts.items()},
             "lean_projection_ratio": lean / unit,
+            "tv_prox_iteration_ratio": None if fused is None else fused / unit,
+            "tv_prox_iteration_array_api_ratio": array_api / unit,
             "peer": "skimage.restoration.denoise_tv_chambolle (per iteration)",
             "peer_ratio": None if peer is None else peer / unit,
             "numpy": np.__version__,

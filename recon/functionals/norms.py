@@ -23,6 +23,7 @@ import math
 
 from ..backend import array_namespace, is_cupy, is_numpy
 from .base import Functional, _check_tau
+from . import tv_kernels
 
 __all__ = ["L1", "L2", "SquaredL2", "L21", "NonNegativity", "Box"]
 
@@ -192,6 +193,8 @@ class L21(Functional):
         if not -x.ndim <= self.axis < x.ndim:
             raise ValueError(f"axis must be in [-{x.ndim}, {x.ndim}) for an array of ndim {x.ndim}, got {self.axis}")
         axis = self.axis % x.ndim
+        if axis == 0 and tv_kernels.project_pairs(x, out, scale) is not None:  # compiled, one pass (2-D gradients)
+            return out
         n, tmp, radius = self._buffers(xp, x, axis, scale)
         head = (slice(None),) * axis
         for i in range(x.shape[axis]):

@@ -33,6 +33,7 @@ import math
 
 from ..backend import apply_into, array_namespace, is_cupy, is_numpy
 from ..operators.gradient import Gradient
+from . import tv_kernels
 from .base import Functional, _check_tau
 
 __all__ = ["TV", "HuberTV"]
@@ -251,6 +252,9 @@ class TV(Functional):
         warm = self.warm_start and ws.warm
         p, g, u, ub, v, into = ws.p, ws.g, ws.u, ws.ub, ws.v, ws.into
         lip = G.norm() ** 2
+        if lip == 0:  # a single sample: TV is zero, the prox is the identity
+            self.last_inner = {"iterations": 0, "gap": 0.0, "rel_gap": 0.0, "converged": True}
+            return xp.asarray(x, copy=True)
         step, dual_step = 1.0, 1.0 / lip
         k, converged, gap, phi = 0, False, math.inf, math.inf
         if warm:
@@ -266,31 +270,41 @@ class TV(Functional):
             u[...] = x
         into("multiply", ub, u, dual_step / w)
         next_check = self.check_every
+        fused = tv_kernels.available(u, ub) and type(x) is type(u) and x.dtype == u.dtype and p.flags.c_contiguous
+        if fused and not x.flags.c_contiguous:
+            x = x.copy()
         while not converged and k < self.inner_iters:
-            # dual step: p <- proj_P(p + (sigma / w) grad ubar); ub already carries the factor
-            G.forward_into(ub, g)
-            into("add", p, p, g)
-            self._project(p, ws)
-            # primal step: u <- (u + step z) / (1 + step) = u + d, with z = f + w div p
-            _divergence_into(p, v, into)
-            into("multiply", v, v, w)
-            into("add", v, x, v)
-            into("subtract", v, v, u)
-            into("multiply", v, v, step / (1.0 + step))
-            into("add", u, u, v)
+            theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
+            next_step, next_dual = step * theta, dual_step / theta
+            if fused:
+                # the same iteration as below in one sweep over the rows (tv_kernels.py)
+                dd = tv_kernels.iteration(x, u, ub, p, w, step / (1.0 + step), theta * next_dual / w,
+                                          next_dual / w, self.isotropic)
+            else:
+                # dual step: p <- proj_P(p + (sigma / w) grad ubar); ub already carries the factor
+                G.forward_into(ub, g)
+                into("add", p, p, g)
+                self._project(p, ws)
+                # primal step: u <- (u + step z) / (1 + step) = u + d, with z = f + w div p
+                _divergence_into(p, v, into)
+                into("multiply", v, v, w)
+                into("add", v, x, v)
+                into("subtract", v, v, u)
+                into("multiply", v, v, step / (1.0 + step))
+                into("add", u, u, v)
             k += 1
             if k == next_check or k == self.inner_iters:
                 # u - z = -d / step, so 1/2||u - z||^2 comes from d
-                half_uz = 0.5 * float(xp.sum(v * v)) / (step * step)
-                gap, phi = self._gap(x, w, half_uz, G, ws)
+                half_uz = 0.5 * (dd if fused else float(xp.sum(v * v))) / (step * step)
+                gap, phi = self._gap(x, w, half_uz, G, ws, fused)
                 converged = gap <= self.inner_tol * phi
                 next_check = k + self._wait(k, gap, self.inner_tol * phi)
-            theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
-            step, dual_step = step * theta, dual_step / theta
-            # ubar = (sigma / w) (u + theta d)
-            into("multiply", v, v, theta * dual_step / w)
-            into("multiply", ub, u, dual_step / w)
-            into("add", ub, ub, v)
+            step, dual_step = next_step, next_dual
+            if not fused:
+                # ubar = (sigma / w) (u + theta d)
+                into("multiply", v, v, theta * dual_step / w)
+                into("multiply", ub, u, dual_step / w)
+                into("add", ub, ub, v)
         ws.warm = True
         self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged)}
@@ -307,8 +321,11 @@ class TV(Functional):
         k_pred = k * math.sqrt(gap / target)
         return max(self.check_every, int(self._reach * (k_pred - k)))
 
-    def _gap(self, x, w, half_uz, G, ws):
+    def _gap(self, x, w, half_uz, G, ws, fused=False):
         """Duality gap :math:`G(u, p)` (given :math:`\\tfrac12\\|u - z\\|^2`) and the objective :math:`\\Phi(u)`."""
+        if fused:
+            tv_u, slack, fit = tv_kernels.gap_terms(x, ws.u, ws.p, self.isotropic)
+            return max(w * slack, 0.0) + half_uz, w * tv_u + 0.5 * fit
         xp = array_namespace(x)
         g = G.forward_into(ws.u, ws.g)  # g is free between iterations
         n = _pixel_norm(g, ws.n, self.isotropic)
