@@ -13,7 +13,10 @@ Bungert et al. (2018).  On it
 
 The FFT of :math:`W u` is reused by the kernel update, and the FFT of :math:`k` by the image update,
 so each block of a PALM iteration costs one forward and one adjoint FFT pair (plus one per
-backtracking trial).
+backtracking trial).  When the margin is a multiple of ``factor`` (the default 41-pixel kernel at
+factor 4), the sampling happens in Fourier space on the coarse grid (:meth:`FusionModel.predict`,
+:meth:`FusionModel.sample_adjoint_spectrum`), which replaces the full-size FFT on either side of
+:math:`S C` by one of ``factor``² times fewer samples.
 
 References
 ----------
@@ -23,7 +26,9 @@ Problems 34(4), 044003.
 """
 from __future__ import annotations
 
-from ..backend import array_namespace, irfftn, pad_edge, rfftn
+import numpy as np
+
+from ..backend import array_namespace, asarray, irfftn, pad_edge, rfftn
 from ..operators.base import LinearOperator
 from ..operators.sampling import Downsample
 
@@ -55,6 +60,9 @@ class FusionModel:
         self.domain_shape = tuple(n + 2 * m for n in self.image_shape)
         self.downsample = Downsample(self.image_shape, self.factor)
         self._crop = tuple(slice(m, m + n) for n in self.image_shape)
+        # sampling in Fourier space needs the blocks of S aligned with the domain's
+        self.folds = m % self.factor == 0
+        self._fold_cache = {}
 
     # -- FFT building blocks --------------------------------------------------------------------------
     def rfft(self, x):
@@ -80,8 +88,96 @@ class FusionModel:
         return pad_edge(self.downsample._adjoint(r), ((m, m), (m, m)), mode="zero")
 
     def predict(self, kh, uh):
-        r""":math:`S C (k * u)` from the spectra of :math:`k` and :math:`u`."""
+        r""":math:`S C (k * u)` from the spectra of :math:`k` and :math:`u`.
+
+        With aligned blocks (``folds``), by :meth:`sample_spectrum`: no full-size inverse FFT.
+        """
+        if self.folds:
+            return self.sample_spectrum(kh * uh)
         return self.sample(self.irfft(kh * uh))
+
+    def sample_adjoint_spectrum(self, r):
+        r"""Half-plane spectrum of :math:`C^* S^* r`: ``rfft(sample_adjoint(r))``.
+
+        With aligned blocks, :math:`C^*S^*r` is the coarse array :math:`R` (``r / factor²`` with a margin of
+        zeros) repeated over ``factor``×``factor`` blocks, whose spectrum is :math:`\hat R` (periodic on the
+        coarse grid) times the conjugate of the block's transfer function :math:`H`: one FFT of the coarse
+        grid instead of the domain.
+        """
+        if not self.folds:
+            return self.rfft(self.sample_adjoint(r))
+        xp = array_namespace(r)
+        f = self._folding(xp, r.dtype, r.device)
+        m = self.margin // self.factor
+        coarse = pad_edge(r * (1.0 / self.factor**2), ((m, m), (m, m)), mode="zero")
+        rh = rfftn(coarse, axes=(0, 1))
+        full = xp.where(f["adj_mask"], xp.take(rh, f["adj_cols"], axis=1),
+                        xp.conj(xp.take(xp.take(rh, f["neg_rows"], axis=0), f["adj_mirror"], axis=1)))
+        n0c, c = full.shape
+        out = xp.reshape(full, (1, n0c, c)) * f["adj_weight"]
+        return xp.reshape(out, (self.factor * n0c, c))
+
+    def sample_spectrum(self, xh):
+        r""":math:`S C` of the domain array with half-plane spectrum ``xh`` (aligned blocks only).
+
+        The block mean of :math:`y = \mathcal F^{-1}x` on the coarse grid has the spectrum
+        :math:`\frac{1}{s^4}\sum_{j}\hat x(k' + N'j) H(k' + N'j)` (aliases :math:`j` of each coarse
+        frequency :math:`k'`, :math:`H` the transfer function of the sum over a block, :math:`s` the
+        factor); rows are folded first, then columns, whose aliases beyond the stored half plane are
+        the conjugates of mirrored entries.
+        """
+        xp = array_namespace(xh)
+        f = self._folding(xp, xp.float32 if xh.dtype == xp.complex64 else xp.float64, xh.device)
+        s = self.factor
+        n0, c = xh.shape
+        rows = xp.sum(xp.reshape(xh, (s, n0 // s, c)) * f["row_weight"], axis=0)
+        cols = xp.where(f["fwd_mask"], xp.take(rows, f["fwd_cols"], axis=1),
+                        xp.conj(xp.take(xp.take(rows, f["neg_rows"], axis=0), f["fwd_mirror"], axis=1)))
+        n0c = rows.shape[0]
+        folded = xp.sum(xp.reshape(cols * f["col_weight"], (n0c, s, -1)), axis=1)
+        coarse_shape = tuple(n // s for n in self.domain_shape)
+        coarse = irfftn(folded, s=coarse_shape, axes=(0, 1))
+        m = self.margin // s
+        return coarse[m: m + self.data_shape[0], m: m + self.data_shape[1]]
+
+    def _folding(self, xp, dtype, device):
+        """Index arrays and transfer-function weights of :meth:`sample_spectrum` and its adjoint, per dtype."""
+        key = (xp.__name__, str(dtype), str(device))
+        if key in self._fold_cache:
+            return self._fold_cache[key]
+        s = self.factor
+        (N, M), (Nc, Mc) = self.domain_shape, tuple(n // s for n in self.domain_shape)
+        C, Cc = M // 2 + 1, Mc // 2 + 1
+
+        def transfer(k, n):  # sum over a block of s samples, as seen at frequency k of an n-periodic grid
+            return np.exp(2j * np.pi * np.outer(k, np.arange(s)) / n).sum(axis=1)
+
+        H0, H1 = transfer(np.arange(N), N), transfer(np.arange(M), M)
+        # forward: coarse column k' gathers the fine columns k' + Mc j, j < s (mirrored beyond M / 2)
+        k1 = (np.arange(Cc)[None, :] + Mc * np.arange(s)[:, None]).ravel()  # j-major, then k'
+        fwd_mask = k1 <= M // 2
+        # adjoint: fine column k1 < C reads the coarse spectrum at k1 mod Mc (mirrored beyond Mc / 2)
+        a1 = np.arange(C) % Mc
+        adj_mask = a1 < Cc
+        cdt = xp.complex64 if dtype in (xp.float32, xp.complex64) else xp.complex128
+        ints = xp.int64
+
+        def put(a, dt=None):
+            return asarray(a, xp=xp, dtype=dt)
+
+        f = {
+            "neg_rows": put((-np.arange(Nc)) % Nc, ints),
+            "row_weight": put(H0.reshape(s, Nc, 1) / s**4, cdt),
+            "fwd_mask": put(fwd_mask[None, :]), "fwd_cols": put(np.where(fwd_mask, k1, 0), ints),
+            "fwd_mirror": put(np.where(fwd_mask, 0, M - k1), ints), "col_weight": put(H1[k1 % M][None, :], cdt),
+            "adj_mask": put(adj_mask[None, :]), "adj_cols": put(np.where(adj_mask, a1, 0), ints),
+            "adj_mirror": put(np.where(adj_mask, 0, (Mc - a1) % Mc), ints),
+            "adj_weight": put(np.conj(np.outer(H0, H1[:C])).reshape(s, Nc, C), cdt),
+        }
+        if device is not None and hasattr(f["neg_rows"], "to_device"):
+            f = {k: v.to_device(device) if hasattr(v, "to_device") else v for k, v in f.items()}
+        self._fold_cache[key] = f
+        return f
 
     def correlate(self, ah, rh):
         r"""Domain array :math:`\mathcal F^{-1}(\bar{\hat a}\,\hat r)`: the adjoint of convolving with :math:`a`."""
@@ -121,7 +217,7 @@ class _ImageMap(LinearOperator):
 
     def _adjoint(self, r):
         m = self.model
-        out = m.correlate(self._spectrum(r.dtype), m.rfft(m.sample_adjoint(r)))
+        out = m.correlate(self._spectrum(r.dtype), m.sample_adjoint_spectrum(r))
         return out if self.warp is None else self.warp._adjoint(out)
 
 
@@ -139,4 +235,4 @@ class _KernelMap(LinearOperator):
 
     def _adjoint(self, r):
         m = self.model
-        return m.kernel_window(m.correlate(self.uh, m.rfft(m.sample_adjoint(r))))
+        return m.kernel_window(m.correlate(self.uh, m.sample_adjoint_spectrum(r)))

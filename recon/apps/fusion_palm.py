@@ -67,7 +67,7 @@ class _Palm:
     def _residual_grad(self):
         """:math:`\\nabla_{Wu} h = (k*)^* C^* S^* r` on the domain."""
         m = self.model
-        return m.correlate(self.kh, m.rfft(m.sample_adjoint(self.r)))
+        return m.correlate(self.kh, m.sample_adjoint_spectrum(self.r))
 
     def _tv_k(self, k):
         return self.lam_k * self.reg_k(k) if self.reg_k is not None else 0.0
@@ -102,7 +102,7 @@ class _Palm:
             bw = base if self.warp is None else self.warp._forward(base)
             r0 = m.predict(self.kh, m.rfft(bw)) - self.f
             h0 = 0.5 * vdot(r0, r0)
-        g = m.correlate(self.kh, m.rfft(m.sample_adjoint(r0)))
+        g = m.correlate(self.kh, m.sample_adjoint_spectrum(r0))
         if self.warp is not None:
             g = self.warp._adjoint(g)
         old = self.misfit + self.lam_u * self.reg_value
@@ -145,7 +145,7 @@ class _Palm:
 
     def step_k(self):
         m = self.model
-        gk = m.kernel_window(m.correlate(self.uh, m.rfft(m.sample_adjoint(self.r))))
+        gk = m.kernel_window(m.correlate(self.uh, m.sample_adjoint_spectrum(self.r)))
         old = self.misfit + self._tv_k(self.k)
         # the kernel's constant moves with u: let it shrink as well as grow, but keep the trial step
         # within 10 simplex diameters, beyond which 1/L only loses digits (near a stationary point

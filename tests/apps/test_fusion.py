@@ -49,6 +49,33 @@ def test_forward_maps_adjoint(with_warp, xp, dtype, make):
     assert dottest(B, xp=xp, dtype=dtype) <= tolerance(dtype, xp)
 
 
+@pytest.mark.parametrize("data_shape, factor, kernel_size", [((5, 6), 2, 5), ((4, 5), 4, 9), ((3, 4), 3, 7)])
+def test_sampling_in_fourier_space_equals_the_direct_path(data_shape, factor, kernel_size, xp, dtype, make):
+    """Aligned blocks (margin a multiple of factor): S C by folding the spectrum, and the spectrum of C* S* r."""
+    model = FusionModel(data_shape, factor, kernel_size)
+    assert model.folds
+    u, k, r = make(RNG.random(model.domain_shape)), make(RNG.random((kernel_size,) * 2)), make(RNG.random(data_shape))
+    xh = model.kernel_spectrum(k) * model.rfft(u)
+    direct, folded = model.sample(model.irfft(xh)), model.predict(model.kernel_spectrum(k), model.rfft(u))
+    assert folded.dtype == dtype and tuple(folded.shape) == data_shape
+    tol = tolerance(dtype, xp, 1e-12, 1e-5)
+    assert np.allclose(recon.backend.to_numpy(folded), recon.backend.to_numpy(direct), rtol=0, atol=tol * 10)
+    spec, ref = model.sample_adjoint_spectrum(r), model.rfft(model.sample_adjoint(r))
+    assert spec.dtype == ref.dtype
+    assert np.allclose(recon.backend.to_numpy(spec), recon.backend.to_numpy(ref), rtol=0, atol=tol * 10)
+    A = model.operator_u(make(RNG.random((kernel_size,) * 2), xp.float64))
+    assert dottest(A, xp=xp, dtype=dtype) <= tolerance(dtype, xp)
+    B = model.operator_k(u)
+    assert dottest(B, xp=xp, dtype=dtype) <= tolerance(dtype, xp)
+
+
+def test_aligned_forward_model_convention():
+    model = FusionModel((4, 5), 2, 9)
+    u, k = RNG.random(model.domain_shape), RNG.random((9, 9))
+    ref = signal.convolve(u, k, mode="same")[4:-4, 4:-4].reshape(4, 2, 5, 2).mean(axis=(1, 3))
+    assert model.folds and np.allclose(model.operator_u(k)(u), ref, atol=1e-13)
+
+
 def test_forward_model_convention():
     """f = block-mean(crop(scipy.signal.convolve(u, k, 'same'))): kernel centre at kernel_size // 2."""
     model = FusionModel((4, 5), 2, 7)
