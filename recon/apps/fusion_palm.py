@@ -47,7 +47,6 @@ class _Palm:
         self.reg_value = reg_u(u)  # dTV(u), kept up to date from the prox's certificate
         # ||S C (k * .)||^2 <= 1 / factor^2 for k in the simplex; the warp adds about 1 / |det A|
         self.L_u, self.L_k, self.L_w = 0.5 / model.factor**2, 1.0, 1.0
-        self._k_first_ok = True
         self.eps = 1e-5 if f.dtype == xp.float32 else 1e-12  # rounding slack of the descent tests
         self.inner = 0
         self.prox_retries = 2
@@ -151,10 +150,8 @@ class _Palm:
         # the kernel's constant moves with u: let it shrink as well as grow, but keep the trial step
         # within 10 simplex diameters, beyond which 1/L only loses digits (near a stationary point
         # every L passes the test and halving would drive it to 0)
-        # (after a step that needed doubling, the first trial keeps L: the halved one would fail again)
-        shrink = 0.5 if self._k_first_ok else 1.0
-        L = max(self.L_k * shrink, math.sqrt(vdot(gk, gk)) / 10.0, 1e-300)
-        for trial in range(60):
+        L = max(self.L_k * 0.5, math.sqrt(vdot(gk, gk)) / 10.0, 1e-300)
+        for _ in range(60):
             z = self.k - gk * (1.0 / L)
             kn = self.reg_k.prox(z, self.lam_k / L) if self.reg_k is not None else project_simplex(z)
             kh = m.kernel_spectrum(kn)
@@ -164,7 +161,7 @@ class _Palm:
             if self._descent(h, self.misfit, vdot(gk, d), 0.5 * L * vdot(d, d)):
                 break
             L *= 2.0
-        self.L_k, self._k_first_ok = L, trial == 0
+        self.L_k = L
         if h + self._tv_k(kn) <= old:
             self.k, self.kh, self.r, self.misfit = kn, kh, r, h
 
