@@ -120,25 +120,32 @@ class _Group:
             out[r:r + m, c:c + n] = out[r:r + m, c:c + n] + patches[k, ...]
         return out
 
-    def update(self, obj, crop, numerator, overlap, box, c1, c2):
-        """Write ``crop + numerator / (c1 overlap + c2 max overlap)`` into every patch of the group.
+    def crops(self, field, box):
+        """``field`` (on the bounding ``box``) cut into the group's patches, shape (b, m, n)."""
+        r0, c0 = box[:2]
+        m, n = self.probe_shape
+        return self.xp.stack([field[int(r) - r0:int(r) - r0 + m, int(c) - c0:int(c) - c0 + n]
+                              for r, c in self.corners[self.group]], axis=0)
+
+    def update(self, obj, crop, change, box):
+        """Write ``crop + change`` into every patch of the group (``change`` on the bounding ``box``).
 
         A pixel in several patches receives the same value from each, as ``crop`` holds the
         object before the group's step.
         """
-        xp = self.xp
-        r0, c0 = box[:2]
-        m, n = self.probe_shape
-        floor = c2 * xp.max(overlap)
+        values = crop + self.xp.astype(self.crops(change, box), obj.dtype)
         for k, j in enumerate(self.group):
             r, c = int(self.corners[j, 0]), int(self.corners[j, 1])
-            local = (slice(r - r0, r - r0 + m), slice(c - c0, c - c0 + n))
-            obj[r:r + m, c:c + n] = crop[k, ...] + xp.astype(numerator[local] / (c1 * overlap[local] + floor), obj.dtype)
+            obj[r:r + self.probe_shape[0], c:c + self.probe_shape[1]] = values[k, ...]
         return obj
 
 
-def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system=None, *, batch):
+def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system=None, *, batch,
+                patchwise=False):
     """One sweep in random groups of ``batch`` positions; returns ``(obj, probe, residual)``.
+
+    ``patchwise``: normalise ``"gd"``'s object step patch by patch on the probe grid, as the PIE
+    methods do, instead of by the widened overlap (used while positions are refined).
 
     ``system`` (a :class:`~recon.apps.ptycho_positions.ShiftSystem`) receives each position's
     Gauss–Newton system in its shift, from the object and probe its group saw.
@@ -162,20 +169,29 @@ def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng
         target, res = problem.project(psi, amplitudes)
         residual += res
         delta = target - psi
+        p2 = xp.real(probe) ** 2 + xp.imag(probe) ** 2
         if system is not None:
             system.add_batch(group, probe, problem.ifft(spectrum * groups.ky), problem.ifft(spectrum * groups.kx), delta)
         box = groups.box()
-        if method == "gd" and subpixel:
-            r0, c0, rows, cols = box
-            illum = overlap(ExitWaves(probe, pos[group], tuple(obj.shape)), problem)[r0:r0 + rows, c0:c0 + cols]
+        if method == "gd" and not patchwise:
+            # The exact (widened, for sub-pixel shifts) overlap majorises the group's loss.
+            if subpixel:
+                r0, c0, rows, cols = box
+                illum = overlap(ExitWaves(probe, pos[group], tuple(obj.shape)), problem)[r0:r0 + rows, c0:c0 + cols]
+            else:
+                illum = groups.accumulate(xp.broadcast_to(p2[None, ...], tuple(psi.shape)), box)
+            change = groups.accumulate(groups.adjoint_shift(xp.conj(probe) * delta), box)
+            change = change / (c1 * illum + c2 * xp.max(illum))
         else:
-            p2 = xp.real(probe) ** 2 + xp.imag(probe) ** 2
+            # Normalised on the probe grid before the sub-pixel shift, as the sequential sweep does:
+            # normalised after it, the shift's sinc tails land where the overlap is small (measured: divergence).
             illum = groups.accumulate(xp.broadcast_to(p2[None, ...], tuple(psi.shape)), box)
-        numerator = groups.accumulate(groups.adjoint_shift(xp.conj(probe) * delta), box)
+            weight = c1 * groups.crops(illum, box) + c2 * xp.max(illum)
+            change = groups.accumulate(groups.adjoint_shift(xp.conj(probe) * delta / weight), box)
         if refine_probe:
             o2 = xp.sum(xp.real(patches) ** 2 + xp.imag(patches) ** 2, axis=0)
             if method == "gd":
                 o2 = o2 * (J / group.size)  # every position sees the probe: the full batch's curvature
             probe = probe + xp.sum(xp.conj(patches) * delta, axis=0) / (d1 * o2 + d2 * xp.max(o2))
-        obj = groups.update(obj, crop, numerator, illum, box, c1, c2)  # after the probe step, which reads the old patches
+        obj = groups.update(obj, crop, change, box)  # after the probe step, which reads the old patches
     return obj, probe, residual

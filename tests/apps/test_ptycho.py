@@ -175,11 +175,23 @@ def test_positions_off_by_2_pixels_are_refined_below_a_quarter_pixel(seed):
     assert not np.shares_memory(result.positions, start) and _rms(start, true) > 1.4  # input left alone
 
 
-def test_position_refinement_moves_towards_the_truth():
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, batch", [(2, None), (1, 10)])
+def test_gd_refines_positions_off_by_2_pixels_below_a_quarter_pixel(seed, batch):
+    """Issue 9 with the gradient method: full batch (measured 0.07-0.19 px RMS on seeds 1-3) and groups of 10
+    (0.06-0.09 px), from about 1.6 px RMS, known probe, 150 sweeps (~15 s each)."""
+    obj, probe, true, start, scan = _perturbed(seed)
+    result = ptycho.reconstruct(scan.intensities, positions=start, object_shape=obj.shape, probe=probe,
+                                refine_probe=False, refine_positions=True, iters=150, method="gd", batch=batch)
+    assert _rms(result.positions, true) < 0.25
+
+
+@pytest.mark.parametrize("options", [dict(method="rpie"), dict(method="gd"), dict(method="gd", batch=10)])
+def test_position_refinement_moves_towards_the_truth(options):
     """A short, fast version of the test above: 40 sweeps already halve the error."""
     obj, probe, true, start, scan = _perturbed(1, M=96, m=32, J=60)
     result = ptycho.reconstruct(scan.intensities, positions=start, object_shape=obj.shape, probe=probe,
-                                refine_probe=False, refine_positions={"until": 30}, iters=40)
+                                refine_probe=False, refine_positions={"until": 30}, iters=40, **options)
     assert _rms(result.positions, true) < 0.5 * _rms(start, true)
 
 
@@ -199,8 +211,6 @@ def test_bad_reg_and_position_options_name_the_argument():
         ptycho.reconstruct(scan, reg="tv")
     with pytest.raises(ValueError, match="reg must be"):
         ptycho.reconstruct(scan, reg="l1", weight=1.0)
-    with pytest.raises(ValueError, match="refine_positions needs method"):
-        ptycho.reconstruct(scan, method="gd", refine_positions=True)
     with pytest.raises(ValueError, match="refine_positions must be"):
         ptycho.reconstruct(scan, refine_positions={"speed": 2})
 
@@ -237,6 +247,7 @@ def test_reads_and_reconstructs_ptylab_own_simulation(tmp_path):
 
 
 @pytest.mark.parametrize("options", [dict(method="rpie", refine_positions=True), dict(method="gd"),
+                                     dict(method="gd", refine_positions=True, batch=8),
                                      dict(method="epie", reg="tv", weight=0.01)])
 def test_array_api_strict_single_precision(options):
     """Sub-pixel positions, position refinement and the prior use only array-API calls; complex64 stays."""
