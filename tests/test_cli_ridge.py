@@ -78,3 +78,33 @@ def test_missing_weights_is_a_usage_error(workdir, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "--reg" in err and "published weights" in err
     assert not (workdir / "out.npy").exists()
+
+
+@pytest.fixture
+def sino_dir(tmp_path, monkeypatch):
+    from recon import ct
+
+    monkeypatch.chdir(tmp_path)
+    u = data.shepp_logan(32)
+    io.write_image("sino.npy", ct.sinogram(u, ct.uniform_angles(12), noise=0.01, seed=0))
+    io.write_image("clean.npy", u)
+    return tmp_path
+
+
+def test_ct_wcrr_runs_with_weights(sino_dir, fake_weights, capsys):
+    assert cli.main(["ct", "-i", "sino.npy", "--angles", "0:180:15", "--method", "wcrr", "--weight", "0.5",
+                     "--iters", "60", "-o", "rec.npy"]) == 0
+    assert "monotone APG" in capsys.readouterr().out
+    assert metrics.psnr(io.read_image("rec.npy"), io.read_image("clean.npy"), data_range=1.0) > 20
+
+
+def test_ct_wcrr_needs_a_weight_and_the_weights(sino_dir, monkeypatch, tmp_path, capsys):
+    argv = ["ct", "-i", "sino.npy", "--angles", "0:180:15", "--method", "wcrr", "-o", "rec.npy"]
+    assert cli.main(argv) == 2
+    assert "--weight" in capsys.readouterr().err
+    monkeypatch.delitem(weights._loaded, "wcrr", raising=False)
+    monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert cli.main([*argv, "--weight", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--method wcrr" in err and "wcrr-nn" in err and err.count("\n") == 1
+    assert not (sino_dir / "rec.npy").exists()

@@ -22,7 +22,7 @@ from ..solvers.result import History, Result, check_positive_int, check_tol, pro
 
 __all__ = ["angles_from_degrees", "uniform_angles", "sinogram", "fbp", "reconstruct", "FILTERS", "METHODS"]
 
-METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv", "crr")
+METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv", "crr", "wcrr")
 NOISE_MODELS = ("gaussian", "poisson")
 _DISCREPANCY = 1.05  # Morozov's tau > 1: stop once ||Ax - p|| <= tau * delta
 
@@ -280,7 +280,7 @@ def _check_weight(weight, method):
     return weight
 
 
-_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500, "crr": 300}
+_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500, "crr": 300, "wcrr": 300}
 
 
 def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=None, tol=None, noise_level=None,
@@ -392,11 +392,11 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     delta = None if sigma is None else _DISCREPANCY * sigma * math.sqrt(sinogram.shape[0] * sinogram.shape[1])
     x0 = xp.zeros(shape, dtype=sinogram.dtype, device=sinogram.device)
 
-    if method == "crr":
+    if method in ("crr", "wcrr"):
         from .ct_learned import ridge_reconstruct
 
         return ridge_reconstruct(B, b, x0, _check_weight(weight, method), ridge_sigma, nonneg, iters, tol, progress,
-                                 callback, return_result)
+                                 callback, return_result, reg=method)
     if method == "tv" or (method == "tikhonov" and nonneg):
         weight = _check_weight(weight, method)
         return _variational(method, B, b, x0, weight, nonneg, iters, tol, progress, callback, return_result)

@@ -26,7 +26,8 @@ def add_ct_parser(sub, *, weight, positive_int):
                    help="degrees as start:stop:step (stop excluded, e.g. 0:180:1) or a .npy file of angles")
     p.add_argument("--radians", action="store_true", help="--angles are in radians")
     p.add_argument("--method", default="fbp", choices=METHODS, help="(default: %(default)s)")
-    p.add_argument("--weight", type=weight, default=None, help="regularisation weight (tikhonov, tv, crr: required)")
+    p.add_argument("--weight", type=weight, default=None,
+                   help="regularisation weight (tikhonov, tv, crr, wcrr: required)")
     p.add_argument("--iters", type=positive_int, default=None, help="iteration budget (iterative methods)")
     p.add_argument("--filter", default="ram-lak", choices=FILTERS, help="FBP filter (default: %(default)s)")
     p.add_argument("--output", "-o", required=True, help="output image (.png: 8-bit, clipped to [0, 1]; "
@@ -74,7 +75,7 @@ def run_ct(args) -> int:
 
     out = _check_output(args.output, args.force)
     theta = _angles(args.angles, args.radians)
-    if args.method in ("tikhonov", "tv", "crr") and args.weight is None:
+    if args.method in ("tikhonov", "tv", "crr", "wcrr") and args.weight is None:
         raise UsageError(f"--weight: method {args.method!r} needs a weight (e.g. 0.5 for 1% noise on 60 angles)")
     with _backend(args.backend):
         sino = _load(args.input)
@@ -87,6 +88,8 @@ def run_ct(args) -> int:
                                  filter=args.filter, progress=args.progress, return_result=True)
         except (ValueError, TypeError) as err:
             raise UsageError(f"ct: {err}") from None
+        except FileNotFoundError as err:  # --method wcrr without the published weights
+            raise UsageError(f"--method {args.method}: {err}") from None
         seconds = time.perf_counter() - start
         _save(out, result.x, args.force)
     how = args.method + (f", weight {args.weight:g}" if args.weight is not None else "")

@@ -1,35 +1,70 @@
-r"""CT with a learned convex ridge regularizer (``recon.ct.reconstruct(..., method="crr")``).
+r"""CT with a learned ridge regularizer (``recon.ct.reconstruct(..., method="crr" | "wcrr")``).
 
 .. math::
     \min_{x (\ge 0)}\ \tfrac12\|W^{1/2}(Ax - p)\|^2 + w\,R(x),
 
-:math:`R` the CRR-NN (:func:`recon.learned.weights.ridge_regularizer`: the published convex model
-when readable, else the one recon ships) at the noise level ``sigma``.  :math:`R` is convex with a
-Lipschitz gradient, so FISTA with adaptive restart (step :math:`1/(\|W^{1/2}A\|^2 + wL_R)`, the
-projection on :math:`x \ge 0` as the prox) converges to a minimiser.
+:math:`R` the learned ridge regularizer (:func:`recon.learned.weights.ridge_regularizer`) at the
+noise level ``sigma``:
+
+* ``"crr"``: the CRR-NN (the published convex model when readable, else the one recon ships).
+  :math:`R` is convex with a Lipschitz gradient, so FISTA with adaptive restart (step
+  :math:`1/(\|W^{1/2}A\|^2 + wL_R)`, the projection on :math:`x \ge 0` as the prox) converges
+  to a minimiser.
+* ``"wcrr"``: the published WCRR-NN (recon ships no WCRR weights: without the checkpoint folder
+  this raises :class:`FileNotFoundError` naming it).  :math:`R` is weakly convex and the sparse-view
+  problem is non-convex, so the solver is the monotone accelerated proximal gradient of Li & Lin
+  (2015), :func:`recon.apps.ridge_solve.monotone_apg`, with the same step and prox: the objective
+  is non-increasing and every accumulation point of the iterates is a critical point
+  (:math:`0 \in \nabla D(x) + w\nabla R(x) + N_{\{x\ge0\}}(x)`).
 """
 from __future__ import annotations
 
 import math
 
 from ..functionals import L2DataFidelity, NonNegativity
+from ..functionals.ridge import RidgeRegularizer
 from ..solvers import fista
+from .ridge_solve import monotone_apg
 
 __all__ = ["ridge_reconstruct", "DEFAULT_SIGMA"]
 
 DEFAULT_SIGMA = 25 / 255  # the noise level of the shipped CRR-NN; a tuning parameter like the weight
 
 
-def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, callback, return_result):
-    """FISTA on the (whitened) data term plus ``weight`` times the CRR-NN at noise level ``sigma``."""
+def _regularizer(reg, sigma):
+    from ..learned.weights import PUBLISHED, shared_data_root
     from .denoise import ridge_at_noise_level
 
+    if reg == "wcrr":
+        try:
+            return ridge_at_noise_level(reg, sigma)
+        except FileNotFoundError as err:
+            folder = shared_data_root() / "weights" / PUBLISHED["wcrr"]
+            raise FileNotFoundError(
+                f"method='wcrr' needs the published WCRR-NN checkpoint folder {folder} (config.json and "
+                f"checkpoint_*.pth, read with torch); recon ships no WCRR weights ({err})") from None
+    return ridge_at_noise_level(reg, sigma)
+
+
+def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, callback, return_result, reg="crr"):
+    """``weight`` times the ridge regularizer ``reg`` ("crr", "wcrr" or an instance) on the whitened data term.
+
+    Convex regularizer (``weak_convexity == 0``): FISTA; weakly convex: :func:`monotone_apg`.
+    """
+    if not (reg in ("crr", "wcrr") or isinstance(reg, RidgeRegularizer)):
+        raise ValueError(f"reg must be 'crr', 'wcrr' or a RidgeRegularizer, got {reg!r}")
     sigma = DEFAULT_SIGMA if sigma is None else float(sigma)
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
-    reg = ridge_at_noise_level("crr", sigma)
-    f = L2DataFidelity(b, B) + weight * reg
-    result = fista(f, NonNegativity() if nonneg else None, x0, iters=iters, tol=tol, callback=callback,
-                   progress=progress)
-    result.message = f"CRR-NN (sigma {sigma:.4g}) by FISTA: {result.message}"
+    R = _regularizer(reg, sigma)
+    f = L2DataFidelity(b, B) + weight * R
+    g = NonNegativity() if nonneg else None
+    name = reg.upper() + "-NN" if isinstance(reg, str) else "ridge regularizer"
+    if R.weak_convexity > 0 and weight > 0:
+        result = monotone_apg(f, g, x0, iters=iters, tol=tol, callback=callback, progress=progress)
+        how = "monotone APG (Li & Lin 2015)"
+    else:
+        result = fista(f, g, x0, iters=iters, tol=tol, callback=callback, progress=progress)
+        how = "FISTA"
+    result.message = f"{name} (sigma {sigma:.4g}) by {how}: {result.message}"
     return result if return_result else result.x

@@ -13,6 +13,7 @@ from ..operators.gradient import Gradient
 from ..solvers.proximal_gradient import fista
 from ..functionals.ridge import RidgeRegularizer
 from .denoise import RIDGE, WaveletL1, _finish, check_image, check_reg, check_weight, ridge_at_noise_level
+from .ridge_solve import monotone_apg
 
 __all__ = ["deblur"]
 
@@ -83,12 +84,16 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
 
     Notes
     -----
-    Ridge regularizers are smooth, so FISTA runs on :math:`f = \tfrac12\|k*x-y\|^2 + \lambda R`
-    with :math:`g = 0` and step :math:`1/(\|A\|^2 + \lambda L_R)`.  CRR-NN: the problem is convex
-    and FISTA with adaptive restart converges to a minimiser.  WCRR: the objective may be
-    non-convex; recon uses FISTA with *function-value* restart (momentum reset whenever the
-    objective increases, O'Donoghue & Candès 2015), a safeguard without the critical-point
-    guarantee of the authors' safeguarded scheme (Goujon et al. 2024, not implemented yet).
+    Ridge regularizers are smooth, so the solvers run on :math:`f = \tfrac12\|k*x-y\|^2 + \lambda R`
+    with :math:`g = 0` and step :math:`1/(\|A\|^2 + \lambda L_R)`.  CRR-NN (convex): FISTA with
+    adaptive restart, converging to a minimiser.  WCRR (any ridge regularizer with
+    ``weak_convexity > 0``; the objective may be non-convex): the monotone accelerated proximal
+    gradient of Li & Lin (2015), :func:`recon.apps.ridge_solve.monotone_apg`: an extrapolated step
+    is accepted only if it decreases the objective sufficiently, else the plain gradient step from
+    the current iterate is taken.  The objective is non-increasing and, if it is bounded below,
+    every accumulation point of the iterates is a critical point (:math:`\nabla f(x^\star) = 0`).
+    ``return_result=True`` gives the objective history and ``extras["stationarity"]``
+    :math:`= \|x - (x - \tau\nabla f(x))\|`.
 
     Raises
     ------
@@ -100,6 +105,8 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
     ----------
     Beck, A. & Teboulle, M. (2009). Fast gradient-based algorithms for constrained total variation
     image denoising and deblurring problems. IEEE Trans. Image Process. 18(11), 2419–2434.
+    Li, H. & Lin, Z. (2015). Accelerated proximal gradient methods for nonconvex programming.
+    NeurIPS 28 (monotone APG).
 
     Examples
     --------
@@ -119,10 +126,10 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
     kernel = _check_kernel(kernel, y, xp)
     reg = check_reg(reg)
     weight = check_weight(weight)
-    restart = "adaptive"
+    nonconvex = False
     if reg in RIDGE or isinstance(reg, RidgeRegularizer):
         reg = ridge_at_noise_level(reg, sigma)
-        restart = "function" if reg.weak_convexity > 0 else "adaptive"
+        nonconvex = reg.weak_convexity > 0 and weight > 0
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     if x0 is None:
@@ -133,7 +140,10 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
             raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected the shape of y {tuple(y.shape)}")
     data = L2DataFidelity(y, Convolution(kernel, tuple(y.shape), boundary=boundary))
     f, g = _split(data, reg, weight, y, xp)
-    result = fista(f, g, x0, iters=iters, tol=tol, restart=restart, progress=progress, callback=callback)
+    if nonconvex:  # WCRR: FISTA has no guarantee on a non-convex objective; monotone APG does
+        result = monotone_apg(f, g, x0, iters=iters, tol=tol, progress=progress, callback=callback)
+    else:
+        result = fista(f, g, x0, iters=iters, tol=tol, progress=progress, callback=callback)
     return _finish(result.x, y, result, return_result)
 
 
