@@ -20,6 +20,7 @@ from ..solvers.result import check_positive_int, check_tol
 from .fusion_bands import fuse_bands
 from .fusion_model import FusionModel
 from .fusion_palm import FusionResult, _Palm
+from .fusion_pyramid import coarse_warp, default_levels
 
 __all__ = ["fuse", "FusionResult", "REGS", "REGISTRATIONS"]
 
@@ -30,9 +31,9 @@ DEFAULT_WEIGHT = {"dtv": 0.1, "tv": 1e-3}
 
 def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41, blind: bool = True,
          registration=None, warp=None, reg: str = "dtv", weight: float | None = None, kernel_weight: float = 1e-2,
-         eta: float = 0.003, gamma: float = 0.9995, inertial: bool = False, iters: int = 300,
-         tol: float = 1e-6, progress: bool = False, callback=None, shared: bool = False, client=None,
-         num_workers=None) -> FusionResult:
+         eta: float = 0.003, gamma: float = 0.9995, inertial: bool = False, levels: int | None = None,
+         iters: int = 300, tol: float = 1e-6, progress: bool = False, callback=None, shared: bool = False,
+         client=None, num_workers=None) -> FusionResult:
     r"""Fuse a low-resolution band with high-resolution side information (blind dTV fusion).
 
     Solves, for the image :math:`u` on the side information's grid extended by a margin
@@ -152,7 +153,8 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
         return fuse_bands(data, side_info, factor, shared=shared, client=client, num_workers=num_workers,
                           kernel=kernel, kernel_size=kernel_size, blind=blind, registration=registration,
                           warp=warp, reg=reg, weight=weight, kernel_weight=kernel_weight, eta=eta, gamma=gamma,
-                          inertial=inertial, iters=iters, tol=tol, progress=progress, callback=callback)
+                          inertial=inertial, levels=levels, iters=iters, tol=tol, progress=progress,
+                          callback=callback)
     if data.ndim != 2:
         raise ValueError(f"data must be a band (h, w) or a stack of bands (bands, h, w), got shape {tuple(data.shape)}")
     factor = check_positive_int(factor, "factor")
@@ -186,6 +188,15 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
         raise ValueError(f"kernel_size {kernel_size} is larger than the image {image_shape}")
 
     matrix0 = _check_warp(warp, registration)
+    if levels is None:
+        levels = default_levels(data.shape, registration)
+    levels = check_positive_int(levels, "levels")
+    if registration is not None and levels > 1:
+        start = coarse_warp(fuse, data, v, factor, kernel=kernel, kernel_size=kernel_size, matrix0=matrix0,
+                            levels=levels, weight=weight, blind=blind, registration=registration, reg=reg,
+                            kernel_weight=kernel_weight, eta=eta, gamma=gamma, inertial=inertial, iters=iters,
+                            tol=tol)
+        matrix0 = start if start is not None else matrix0
     model = FusionModel(tuple(data.shape), factor, kernel_size)
     m = model.margin
     lo, hi = float(xp.min(v)), float(xp.max(v))
