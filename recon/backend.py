@@ -46,6 +46,7 @@ __all__ = [
     "rfftn",
     "irfftn",
     "compiled",
+    "combine_into",
 ]
 
 _BACKENDS = ("numpy", "cupy")
@@ -367,3 +368,55 @@ def compiled(func):
         return numba.njit(cache=True, **options)(func)
     except RuntimeError:  # no writable cache location: compile per process instead
         return numba.njit(**options)(func)
+
+
+def _combine_flat(out, a, x, b, y):
+    for i in range(out.shape[0]):
+        out[i] = a * x[i] + b * y[i]
+
+
+def _combine_flat_in_place(x, a, b, y):
+    # out is x: a loop of its own, as LLVM runs aliased loops unvectorised after its overlap check
+    for i in range(x.shape[0]):
+        x[i] = a * x[i] + b * y[i]
+
+
+_combine_kernel = _combine_in_place_kernel = None
+_combine_checked = False
+
+
+def combine_into(out, a: float, x, b: float, y):
+    """``out[...] = a * x + b * y`` for arrays of one shape; ``out`` may be ``x`` or ``y``.  Returns ``out``.
+
+    One compiled pass on C-contiguous NumPy arrays of one float dtype (when numba is there), else
+    two or three in-place ufunc passes (NumPy/CuPy) or plain assignment (other array-API libraries).
+    """
+    global _combine_kernel, _combine_in_place_kernel, _combine_checked
+    if not _combine_checked:
+        _combine_kernel, _combine_in_place_kernel = compiled(_combine_flat), compiled(_combine_flat_in_place)
+        _combine_checked = True
+    if (_combine_kernel is not None and type(out) is np.ndarray and type(x) is np.ndarray
+            and type(y) is np.ndarray and out.dtype == x.dtype == y.dtype
+            and out.dtype in (np.float32, np.float64) and out.shape == x.shape == y.shape
+            and out.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous):
+        t = out.dtype.type
+        if out is y:
+            x, y, a, b = y, x, b, a
+        if out is x:
+            _combine_in_place_kernel(out.reshape(-1), t(a), t(b), y.reshape(-1))
+            return out
+        if not (np.may_share_memory(out, x) or np.may_share_memory(out, y)):
+            _combine_kernel(out.reshape(-1), t(a), x.reshape(-1), t(b), y.reshape(-1))
+            return out
+    xp = array_namespace(out, x, y)
+    if not (is_numpy(xp) or is_cupy(xp)):
+        out[...] = a * x + b * y
+        return out
+    if out is y:
+        x, y, a, b = y, x, b, a
+    xp.multiply(x, a, out=out)
+    if b == 1:
+        out += y
+    else:
+        out += b * y
+    return out

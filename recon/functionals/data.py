@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, check_finite
+from ..backend import array_namespace, check_finite, combine_into
 from ..operators.base import Diagonal, Identity, LinearOperator
 from .base import Functional, _check_tau
 from .norms import _feasible, _soft
@@ -75,6 +75,21 @@ class L2DataFidelity(Functional):
 
     def grad(self, x):
         return self.op.adjoint(self.residual(x))
+
+    def prox_into(self, x, tau, out):
+        """Write :meth:`prox` into ``out`` (may be ``x``); one pass when ``A`` is the identity.  Returns ``out``."""
+        _check_tau(tau)
+        tau = float(tau)
+        if not self._identity:
+            out[...] = self.prox(x, tau)
+            return out
+        y = self.y
+        if y.dtype != x.dtype:  # keep the cast: solvers call this every iteration
+            cast = getattr(self, "_y_cast", None)
+            if cast is None or cast.dtype != x.dtype or type(cast) is not type(x):
+                self._y_cast = cast = _as_dtype(y, x)
+            y = cast
+        return combine_into(out, 1.0 / (1.0 + tau), x, tau / (1.0 + tau), y)
 
     def prox(self, x, tau):
         _check_tau(tau)

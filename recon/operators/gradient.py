@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..backend import apply_into, array_namespace, is_cupy, is_numpy
+from . import gradient_kernels
 from .base import LinearOperator
 
 __all__ = ["Gradient", "Divergence"]
@@ -69,9 +70,14 @@ class Gradient(LinearOperator):
             and all(a.flags.c_contiguous for a in arrays)
         )
 
-    def forward_into(self, u, out):
-        """Write :math:`\\nabla u` into ``out`` (shape ``(ndim, *shape)``) and return it."""
+    def forward_into(self, u, out, *, accumulate: bool = False):
+        """Write :math:`\\nabla u` into ``out`` (shape ``(ndim, *shape)``), or add it when ``accumulate``; return ``out``."""
+        if gradient_kernels.usable(self, u, out):
+            return gradient_kernels.forward(u, out, accumulate)
         xp = array_namespace(u, out)
+        if accumulate:
+            out += self.forward_into(u, xp.empty_like(out))
+            return out
         last_axis = len(self.shape_in) - 1
         flat = self._flat_last_axis(xp, u, out)
         for a, h in enumerate(self.spacing):
@@ -96,6 +102,8 @@ class Gradient(LinearOperator):
         :math:`p_{n-2}` at the last sample; the entries :math:`p_{n-1}` (where the forward map
         is 0) are ignored.
         """
+        if gradient_kernels.usable(self, out, p):
+            return gradient_kernels.adjoint(p, out)
         xp = array_namespace(p, out)
         last_axis = len(self.shape_in) - 1
         flat = self._flat_last_axis(xp, p, out)

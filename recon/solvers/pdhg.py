@@ -8,9 +8,10 @@ Objective, gap and residuals are computed only on recording iterations.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
-from ..backend import apply_into, array_namespace, check_finite, namespace
+from ..backend import array_namespace, check_finite, combine_into, namespace
 from ..functionals.base import ScaledFunctional, SeparableSum, Zero
 from ..operators.base import norm
 from .result import History, Result, check_positive_int, check_tol, progress_bar
@@ -27,6 +28,14 @@ def _copy(v):
     if isinstance(v, tuple):
         return tuple(_copy(vi) for vi in v)
     return array_namespace(v).asarray(v, copy=True)
+
+
+def _accepts(method, name):
+    """Whether ``method`` takes the keyword ``name``."""
+    try:
+        return name in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _iadd(v, w):
@@ -297,6 +306,11 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
 
     fast_forward = hasattr(K, "forward_into")
     fast_adjoint = hasattr(K, "adjoint_into")
+    # y += K (sigma xbar) in one call when K can accumulate; x_{k+1} written into a spare buffer when g
+    # can (buffers rotate, so only without a callback, which may keep the iterates it is handed)
+    accumulate = fast_forward and not isinstance(y, tuple) and _accepts(K.forward_into, "accumulate")
+    prox_into = getattr(g, "prox_into", None) if callback is None else None
+    spare = None
     xp = array_namespace(x)
     v = xp.empty_like(x)  # work array: x - tau K*y, then -theta sigma x_old
     xbar = x * sigma  # sigma * xbar, so that y + sigma K xbar is one in-place add
@@ -313,21 +327,27 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
                 y_old = _copy(y)
 
             # dual step: y <- prox_{sigma f*}(y + K (sigma xbar))
-            if fast_forward:
-                K.forward_into(xbar, Kxbar)
+            if accumulate and not recording:
+                K.forward_into(xbar, y, accumulate=True)
             else:
-                Kxbar = K(xbar)
-            _iadd(y, Kxbar)
+                if fast_forward:
+                    K.forward_into(xbar, Kxbar)
+                else:
+                    Kxbar = K(xbar)
+                _iadd(y, Kxbar)
             y = _prox_conj(f, y, sigma)
 
             # primal step: x <- prox_{tau g}(x - tau K* y)
             if fast_adjoint:
                 K.adjoint_into(y, v)
-                v *= -tau
-                v += x
+                combine_into(v, 1.0, x, -tau, v)
             else:
                 v = x - tau * K.adjoint(y)
-            x_old, x = x, g.prox(v, tau)
+            if prox_into is not None:
+                spare = xp.empty_like(x) if spare is None else spare
+                x_old, x = x, prox_into(v, tau, spare)
+            else:
+                x_old, x = x, g.prox(v, tau)
             if x is v:  # the prox handed back our work array: take a fresh one for the next pass
                 v = xp.empty_like(x)
 
@@ -347,9 +367,8 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
             if mu > 0:
                 th = 1.0 / math.sqrt(1.0 + 2.0 * mu * tau)
                 tau, sigma = th * tau, sigma / th
-            apply_into("multiply", v, x_old, -th * sigma)
-            apply_into("multiply", xbar, x, (1.0 + th) * sigma)
-            xbar += v
+            combine_into(xbar, (1.0 + th) * sigma, x, -th * sigma, x_old)
+            spare = x_old if prox_into is not None else None  # free until the next primal step
 
             bar.update(1)
             if recording and tol > 0 and change <= tol:
