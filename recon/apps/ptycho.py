@@ -125,8 +125,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         :math:`(1-\alpha)\Omega_G + \alpha\max\Omega_G`).  ``None`` (default): 1 for
         ``"rpie"``/``"epie"`` (the classic sequential PIE, which ``batch=1`` is exactly) and the
         number of positions for ``"gd"`` (full batch, which ``batch=J`` is exactly); smaller groups
-        make ``"gd"`` a stochastic mini-batch method (default ``alpha`` then 0.05, as rPIE's, and
-        the probe step scaled to the full batch's curvature).  Measured per sweep on 2 shared CPU
+        make ``"gd"`` a stochastic mini-batch method (default ``alpha`` then 0.05, as rPIE's).  Measured per sweep on 2 shared CPU
         cores (256² object, 64² probe, 120 positions): batching was not faster than the sequential
         sweep, whose cost is already the FFTs; it is meant for GPUs, where one FFT of a
         batch costs about as much as one of a single patch.

@@ -16,11 +16,18 @@ with :math:`(c_1, c_2) = (1-\alpha, \alpha)` for rPIE, :math:`(0, 1/\alpha)` for
 positions this is the sequential update of the PIE methods (the numerator vanishes outside the patch,
 where the denominator is :math:`c_2\max|P|^2`); with :math:`b = J` and ``"gd"`` it is the
 overlap-normalised majorise–minimise step of :func:`~recon.apps.ptycho_engines.gd_sweep` (object and
-probe moved from the same waves instead of one after the other).  For ``"gd"`` with sub-pixel
-positions the overlap is the widened majoriser of :func:`~recon.apps.ptycho_engines.overlap`, so each
-group step still decreases the group's loss.  Where positions of one group overlap, the normalisation
-averages their corrections instead of adding them, as in the parallel update of Thibault et al. 2009
-and the mini-batches of Odstrčil et al. 2018.
+probe moved from the same waves instead of one after the other).  Where positions of one group overlap,
+the normalisation averages their corrections instead of adding them, as in the parallel update of
+Thibault et al. 2009 and the mini-batches of Odstrčil et al. 2018.
+
+Sub-pixel positions, :math:`S_j = T_{\delta_j}C_j`.  The PIE methods (and ``"gd"`` while positions are
+refined, ``patchwise=True``) divide each correction by the overlap on the probe grid *before* the
+adjoint shift, :math:`O \mathrel{+}= \sum_j C_j^*T_{\delta_j}^*\bigl(\bar P\Delta_j/(c_1 C_j\Omega_G +
+c_2\max\Omega_G)\bigr)`, as the sequential sweep does (the same update for integer positions):
+dividing after it, the sinc tails of :math:`T_\delta^*` land where the overlap is small, and the
+iteration diverged.  Plain ``"gd"`` divides after it by the widened overlap of
+:func:`~recon.apps.ptycho_engines.overlap`, a majoriser, so each group step still decreases the
+group's loss.
 
 References
 ----------
@@ -190,8 +197,6 @@ def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng
             change = groups.accumulate(groups.adjoint_shift(xp.conj(probe) * delta / weight), box)
         if refine_probe:
             o2 = xp.sum(xp.real(patches) ** 2 + xp.imag(patches) ** 2, axis=0)
-            if method == "gd":
-                o2 = o2 * (J / group.size)  # every position sees the probe: the full batch's curvature
             probe = probe + xp.sum(xp.conj(patches) * delta, axis=0) / (d1 * o2 + d2 * xp.max(o2))
         obj = groups.update(obj, crop, change, box)  # after the probe step, which reads the old patches
     return obj, probe, residual

@@ -141,20 +141,15 @@ def pie_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, 
 def gd_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system=None):
     """One full-batch majorise-minimise step on the object, then on the probe (both overlap-normalised).
 
-    With a :class:`~recon.apps.ptycho_positions.ShiftSystem`, every position's Gauss–Newton system in
-    its shift is filled from the same exit waves (one batched call).
+    ``system`` must be None: with position refinement ``reconstruct`` runs ``"gd"`` through
+    :func:`~recon.apps.ptycho_batch.batch_sweep` with the patch-wise step.
     """
     xp = problem.xp
-    A = ExitWaves(probe, pos, tuple(obj.shape), subpixel=True if system is not None else None)
+    A = ExitWaves(probe, pos, tuple(obj.shape))
     patches = A.patches.gather(obj)
     psi = probe * patches
     target, residual = problem.project(psi, problem.amplitudes)
     delta = target - psi
-    if system is not None:
-        J, (m, n) = pos.shape[0], tuple(probe.shape)
-        crop = xp.reshape(xp.take(xp.reshape(obj, (-1,)), A.patches.index), (J, m, n))
-        dy, dx = A.patches.derivatives(problem.fft(crop))
-        system.add_batch(np.arange(J), probe, dy, dx, delta)
     illum = overlap(A, problem)
     obj = obj + A.patches.scatter(xp.conj(probe) * delta) / (illum + alpha * xp.max(illum))
     if refine_probe:
