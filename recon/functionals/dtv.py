@@ -288,7 +288,7 @@ class DirectionalTV(Functional):
 
         Uses ``ws.g``, ``ws.q``, ``ws.n`` and ``ws.v`` as scratch: called between iterations only.
         """
-        if ws.kernels is not None:
+        if ws.kernels is not None and self.constraint != "simplex":
             dtv, align, fy, r2 = ws.fused_gap_terms(x, w)
             return max(w * align, 0.0) + 0.5 * fy, w * dtv + 0.5 * r2, dtv
         xp, into = ws.xp, ws.into
@@ -328,8 +328,9 @@ class DirectionalTV(Functional):
         always after the last iteration.  Returns a new array like ``x``; ``last_inner`` holds the
         certificate and ``value``, :math:`\mathrm{dTV}` of the returned point (free: the gap needs it).
 
-        On 2-D NumPy arrays without the simplex constraint, with numba installed, an iteration is one
-        compiled row-by-row sweep (:mod:`recon.functionals.dtv_kernels`; same iterates up to rounding).
+        On 2-D NumPy arrays with numba installed, an iteration is one compiled row-by-row sweep
+        (:mod:`recon.functionals.dtv_kernels`; same iterates up to rounding), and the iterations between
+        two gap checks run in one call.
         Otherwise all arrays live in preallocated buffers written by ufuncs with ``out=`` on NumPy/CuPy;
         one iteration then makes about 36 elementwise passes over image-sized arrays in 2-D
         (:math:`P_\xi` costs 7 and is applied twice).
@@ -355,15 +356,17 @@ class DirectionalTV(Functional):
         into("multiply", ws.ub, ws.u, dual_step * w)
         next_check = self.check_every
         while not converged and k < self.inner_iters:
-            # ubar = sigma' w (u' + theta d) with the next step sizes tau' = theta tau, sigma' = sigma / theta
-            theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
-            c2 = dual_step / theta * w
-            if ws.kernels is not None:
-                ws.fused_step(x, w, step / (1.0 + step), theta * c2, c2)
+            if ws.kernels is not None:  # compiled: all iterations up to the next gap check in one call
+                n = min(next_check, self.inner_iters) - k
+                step, dual_step = ws.fused_run(x, w, n, step, dual_step)
+                k += n
             else:
+                # ubar = sigma' w (u' + theta d) with the next step sizes tau' = theta tau, sigma' = sigma / theta
+                theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
+                c2 = dual_step / theta * w
                 self._iterate(x, w, step, theta * c2, c2, ws)
-            k += 1
-            step, dual_step = step * theta, dual_step / theta
+                k += 1
+                step, dual_step = step * theta, dual_step / theta
             if k == next_check or k == self.inner_iters:
                 gap, phi, dtv = self._gap(x, w, ws)
                 converged = gap <= self.inner_tol * phi

@@ -1,8 +1,8 @@
 r"""Compiled (numba) kernels of the dTV prox's inner iteration on 2-D NumPy arrays.
 
-One call of ``step`` makes one iteration of the accelerated primal-dual method of
-:meth:`~recon.functionals.DirectionalTV.prox` (without a constraint or with :math:`u \ge 0`), fused row
-by row: the dual step and the pixel projection of row :math:`i`,
+One call of ``run`` makes a given number of iterations of the accelerated primal-dual method of
+:meth:`~recon.functionals.DirectionalTV.prox` (no constraint, :math:`u \ge 0` or the unit simplex), each a
+sweep fused row by row: the dual step and the pixel projection of row :math:`i`,
 
 .. math::
     p_i \leftarrow \frac{p_i + P_i\nabla\bar u_i}{\max(1, |p_i + P_i\nabla\bar u_i|)},
@@ -26,9 +26,64 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..backend import compiled
 
 __all__ = ["kernels"]
+
+
+def _run(n, step, dual_step, w, ub, p, xi, gamma, u, x, shift, rows, simplex, flat):
+    r"""``n`` iterations of the accelerated schedule from ``step`` = :math:`\tau_k`, ``dual_step`` = :math:`\sigma_k`;
+    returns :math:`(\tau_{k+n}, \sigma_{k+n})`.
+
+    Per iteration :math:`\theta = 1/\sqrt{1 + 2\tau}`, the sweep with :math:`a = \tau/(1 + \tau)`,
+    :math:`c_2 = \sigma w/\theta`, :math:`c_1 = \theta c_2`, then :math:`\tau \leftarrow \theta\tau`,
+    :math:`\sigma \leftarrow \sigma/\theta` (float64, as the Python loop).  With ``simplex`` the sweep runs
+    unconstrained (``shift`` = inf) and :func:`_project_simplex_step` projects its primal point.
+    """
+    t = u.dtype.type
+    for _ in range(n):
+        theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
+        c2 = dual_step / theta * w
+        c1 = theta * c2
+        _sweep_jit(ub, p, xi, gamma, u, x, t(w), t(step / (1.0 + step)), shift, t(c1), t(c2), rows)
+        if simplex:
+            _project_jit(u, ub, t(c1 + c2), flat)
+        step = step * theta
+        dual_step = dual_step / theta
+    return step, dual_step
+
+
+def _project_simplex_step(u, ub, c, flat):
+    r"""Replace the unconstrained primal point :math:`y` (in ``u``) by :math:`\Pi_\Delta(y)` and correct :math:`\bar u`.
+
+    The sweep wrote :math:`\bar u = c_1(y - u_\text{old}) + c_2 y`; with :math:`u' = \Pi_\Delta(y)` the
+    wanted :math:`c_1(u' - u_\text{old}) + c_2 u'` is :math:`\bar u + (c_1 + c_2)(u' - y)`.  The projection
+    is the sort-based one of :func:`~recon.functionals.dtv.project_simplex`, summed in float64.
+    """
+    n0, n1 = u.shape
+    for i in range(n0):
+        for j in range(n1):
+            flat[i * n1 + j] = u[i, j]
+    srt = np.sort(flat)
+    m = srt.shape[0]
+    cums, theta = 0.0, 0.0
+    for j in range(m):
+        sj = float(srt[m - 1 - j])
+        cums += sj
+        cand = (cums - 1.0) / (j + 1)
+        if sj - cand > 0.0:
+            theta = cand
+    th = u.dtype.type(theta)
+    zero = u.dtype.type(0)
+    for i in range(n0):
+        ui, ubi = u[i], ub[i]
+        for j in range(n1):
+            y = ui[j]
+            un = max(y - th, zero)
+            ubi[j] = ubi[j] + c * (un - y)
+            ui[j] = un
 
 
 def _step(ub, p, xi, gamma, u, x, w, a, shift, c1, c2, rows):
@@ -140,11 +195,19 @@ def _gap_terms(u, p, xi, gamma, x, w, nonnegative, rows):
 
 
 _COMPILED = []
+# the compiled sweep and projection that the compiled `_run` calls: numba reads globals when it
+# compiles, so they are bound before `_run` is
+_sweep_jit = _project_jit = None
 
 
 def kernels():
-    """``(step, gap_terms)`` compiled by numba, or ``None`` without numba (or with ``RECON_NUMBA=0``)."""
+    """``(run, gap_terms)`` compiled by numba, or ``None`` without numba (or with ``RECON_NUMBA=0``)."""
+    global _sweep_jit, _project_jit
     if not _COMPILED:
-        step, gap = compiled(_step), compiled(_gap_terms)
-        _COMPILED.append(None if step is None or gap is None else (step, gap))
+        sweep, project = compiled(_step), compiled(_project_simplex_step)
+        if sweep is None or project is None:
+            _COMPILED.append(None)
+        else:
+            _sweep_jit, _project_jit = sweep, project
+            _COMPILED.append((compiled(_run), compiled(_gap_terms)))
     return _COMPILED[0]

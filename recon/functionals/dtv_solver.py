@@ -2,8 +2,8 @@ r"""State of the dTV prox's inner primal-dual solver: buffers, the warm-start pa
 
 :class:`~recon.functionals.DirectionalTV` holds one :class:`DualState` per library/dtype/device.  An
 iteration runs either through the compiled kernels of :mod:`recon.functionals.dtv_kernels` (NumPy,
-2-D, C-contiguous, no constraint or :math:`u \ge 0`, numba installed) or through array-API calls
-with ``out=`` buffers (every other case, e.g. CuPy, ``array_api_strict``, the simplex constraint).
+2-D, numba installed) or through array-API calls with ``out=`` buffers (every other case, e.g. CuPy,
+``array_api_strict``, 1-D or 3-D images).
 Both make the same iterates up to rounding.
 """
 from __future__ import annotations
@@ -55,20 +55,21 @@ class DualState:
         self.gxi = self.gamma * self.xi
         self.warm = False
         self.kernels = None
-        if d == 2 and constraint in (None, "nonnegative") and is_numpy(xp):
+        if d == 2 and is_numpy(xp):
             self.kernels = dtv_kernels.kernels()
             if self.kernels is not None:
                 self.rows = empty((3, shape[1]))
+                self.flat = empty((math.prod(shape),))
                 self.xi = xp.ascontiguousarray(self.xi)
                 self.scalar = dtype.type
                 self.shift = self.scalar(0.0 if constraint == "nonnegative" else math.inf)
+                self.simplex = constraint == "simplex"
 
     # -- compiled path (NumPy, 2-D) ---------------------------------------------------------------
-    def fused_step(self, x, w, a, c1, c2):
-        r"""One iteration by the compiled kernel: dual step, projection and primal step (``a`` = :math:`\tau/(1+\tau)`;
-        :math:`\bar u \leftarrow c_1 d + c_2 u`)."""
-        t = self.scalar
-        self.kernels[0](self.ub, self.p, self.xi, self.scalar(self.gamma), self.u, x, t(w), t(a), self.shift, t(c1), t(c2), self.rows)
+    def fused_run(self, x, w, n, step, dual_step):
+        """``n`` iterations by the compiled kernel from the step sizes ``(step, dual_step)``; returns the next ones."""
+        return self.kernels[0](n, step, dual_step, w, self.ub, self.p, self.xi, self.scalar(self.gamma), self.u, x,
+                               self.shift, self.rows, self.simplex, self.flat)
 
     def fused_gap_terms(self, x, w):
         """``(dTV(u), sum(|g| - <g, p>), Fenchel-Young sum, sum((u - x)^2))`` by the compiled kernel."""
