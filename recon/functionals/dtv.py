@@ -364,7 +364,7 @@ class DirectionalTV(Functional):
                 # ubar = sigma' w (u' + theta d) with the next step sizes tau' = theta tau, sigma' = sigma / theta
                 theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
                 c2 = dual_step / theta * w
-                self._iterate(x, w, step, theta * c2, c2, ws)
+                ws.iterate(x, w, step, theta * c2, c2, self.constraint, project_simplex)
                 k += 1
                 step, dual_step = step * theta, dual_step / theta
             if k == next_check or k == self.inner_iters:
@@ -375,36 +375,6 @@ class DirectionalTV(Functional):
         self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged), "value": dtv}
         return xp.asarray(ws.u, copy=True)
-
-    def _iterate(self, x, w, step, c1, c2, ws):
-        """One inner iteration by array-API calls (``c1``, ``c2``: the weights of :math:`\\bar u = c_1 d + c_2 u`)."""
-        into, G = ws.into, self.operator.gradient
-        # dual step: p <- proj(p + sigma w P grad ubar); ub already carries sigma w
-        g = ws.project_into(G.forward_into(ws.ub, ws.g), ws.q)
-        into("add", ws.p, ws.p, g)
-        ws.project_dual()
-        # primal step: u' = proj_C(u + step / (1 + step) (z - u)), z = x - w grad^* P p
-        v = ws.z_into(x, w, ws.v)
-        into("subtract", v, v, ws.u)
-        into("multiply", v, v, step / (1.0 + step))
-        if self.constraint == "nonnegative":
-            # max(u + v, 0) - u = max(v, -u): the step d itself, in two passes
-            into("negative", ws.n, ws.u)
-            into("maximum", v, v, ws.n)
-        elif self.constraint == "simplex":
-            into("add", v, v, ws.u)
-            v = ws.v = self._project_into(v, ws)
-            into("subtract", v, v, ws.u)
-        into("add", ws.u, ws.u, v)  # v is the step d = u' - u
-        into("multiply", ws.ub, ws.v, c1)
-        into("multiply", ws.q[0, ...], ws.u, c2)
-        into("add", ws.ub, ws.ub, ws.q[0, ...])
-
-    def _project_into(self, v, ws):
-        if self.constraint == "nonnegative":
-            return ws.into("maximum", v, v, ws.zeros)  # an array operand: NumPy's scalar maximum is ~4x slower
-        v[...] = project_simplex(v)
-        return v
 
     def __repr__(self):
         return (f"DirectionalTV(shape={self.shape}, eta={self.operator.eta}, gamma={self.operator.gamma}, "

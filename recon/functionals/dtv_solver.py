@@ -76,6 +76,30 @@ class DualState:
         return self.kernels[1](self.u, self.p, self.xi, self.scalar(self.gamma), x, self.scalar(w), bool(self.shift == 0), self.rows)
 
     # -- array-API path ---------------------------------------------------------------------------
+    def iterate(self, x, w, step, c1, c2, constraint, project_simplex):
+        """One inner iteration by array-API calls (``c1``, ``c2``: the weights of :math:`\\bar u = c_1 d + c_2 u`)."""
+        into = self.into
+        # dual step: p <- proj(p + sigma w P grad ubar); ub already carries sigma w
+        g = self.project_into(self.operator.gradient.forward_into(self.ub, self.g), self.q)
+        into("add", self.p, self.p, g)
+        self.project_dual()
+        # primal step: u' = proj_C(u + step / (1 + step) (z - u)), z = x - w grad^* P p
+        v = self.z_into(x, w, self.v)
+        into("subtract", v, v, self.u)
+        into("multiply", v, v, step / (1.0 + step))
+        if constraint == "nonnegative":
+            # max(u + v, 0) - u = max(v, -u): the step d itself, in two passes
+            into("negative", self.n, self.u)
+            into("maximum", v, v, self.n)
+        elif constraint == "simplex":
+            into("add", v, v, self.u)
+            v[...] = project_simplex(v)
+            into("subtract", v, v, self.u)
+        into("add", self.u, self.u, v)  # v is the step d = u' - u
+        into("multiply", self.ub, v, c1)
+        into("multiply", self.q[0, ...], self.u, c2)
+        into("add", self.ub, self.ub, self.q[0, ...])
+
     def project_into(self, g, out):
         r"""``out`` = :math:`P_\xi g = g - \gamma\,\xi\langle\xi, g\rangle` (``g`` is left unchanged unless it is ``out``)."""
         into, xi, s = self.into, self.xi, self.s
