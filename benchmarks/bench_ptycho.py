@@ -13,6 +13,13 @@ Prints one JSON line per method, then a summary line with the same-run ratio
 ``ptycho_vs_ptylab.png`` (error vs seconds, log scale) into ``--out``.
 
     python benchmarks/bench_ptycho.py [--iters 100] [--peer-iters 250] [--dtype float64] [--out DIR]
+
+With ``--batches 1,4,16,...`` it instead times ``reconstruct(batch=...)`` on the same case (no peer):
+per method and batch, the fastest of ``--reps`` interleaved runs (wall and CPU seconds per sweep,
+seconds to errors 0.07 and 1e-3), with the same-run ratio to the method's default batch; writes
+``ptycho_batch_<dtype>.json``.
+
+    python benchmarks/bench_ptycho.py --batches 1,4,8,16,30,120 --iters 30 --reps 3 [--dtype float32]
 """
 import argparse
 import contextlib
@@ -38,21 +45,23 @@ class Clock:
 
     def __init__(self, obj, mask):
         self.obj, self.mask, self.curve = obj, mask, []
-        self.start = time.perf_counter()
+        self.start, self.cpu_start, self.cpu = time.perf_counter(), time.process_time(), 0.0
 
     def record(self, k, x):
-        paused = time.perf_counter()
+        paused, cpu_paused = time.perf_counter(), time.process_time()
+        self.cpu = cpu_paused - self.cpu_start  # process CPU seconds of the method alone
         self.curve.append((k, paused - self.start, ptycho.object_error(x, self.obj, self.mask)))
         self.start += time.perf_counter() - paused
+        self.cpu_start += time.process_time() - cpu_paused
 
 
-def run_recon(path, method, iters, dtype, obj, mask):
+def run_recon(path, method, iters, dtype, obj, mask, batch=None):
     scan = ptycho.load(path)
     scan.intensities = scan.intensities.astype(dtype)
     clock = Clock(obj, mask)
-    ptycho.reconstruct(scan, method=method, iters=iters, refine_probe=False,
+    ptycho.reconstruct(scan, method=method, iters=iters, refine_probe=False, batch=batch,
                        callback=lambda k, x, p, r: clock.record(k, x))
-    return clock.curve
+    return clock
 
 
 def run_ptylab(path, iters, probe, obj, mask):
@@ -88,6 +97,8 @@ def main():
     parser.add_argument("--peer-iters", type=int, default=250)
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--batches", default=None, help="comma-separated batch sizes: time reconstruct(batch=...)")
+    parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions per batch size (fastest kept)")
     args = parser.parse_args()
     M, m, J = 256, 64, 120
     obj = _object(M)
@@ -98,7 +109,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "scan.hdf5")
         ptycho.simulate(obj, probe, positions, path=path, **GEOMETRY)
-        curves = {f"recon {method}": run_recon(path, method, args.iters, args.dtype, obj, mask)
+        if args.batches:
+            return batches(path, args, obj, mask, f"known-probe {M}/{m}/{J} noiseless")
+        curves = {f"recon {method}": run_recon(path, method, args.iters, args.dtype, obj, mask).curve
                   for method in ("rpie", "gd")}
         try:
             curves["PtyLab ePIE"] = run_ptylab(path, args.peer_iters, probe, obj, mask)
@@ -123,6 +136,34 @@ def main():
     with open(os.path.join(args.out, "ptycho_vs_ptylab.json"), "w") as f:
         json.dump({"summary": summary, "methods": results}, f, indent=1)
     plot(curves, os.path.join(args.out, "ptycho_vs_ptylab.png"), case)
+
+
+def batches(path, args, obj, mask, case):
+    """Per method and batch size, the fastest of ``args.reps`` interleaved runs; JSON lines and ptycho_batch.json."""
+    sizes = [int(b) for b in args.batches.split(",")]
+    J = ptycho.load(path).intensities.shape[0]
+    runs = [(method, b) for method in ("rpie", "gd") for b in sorted(set(sizes) | {1 if method == "rpie" else J})]
+    best = {}
+    for _ in range(args.reps):
+        for method, b in runs:
+            clock = run_recon(path, method, args.iters, args.dtype, obj, mask, batch=b)
+            if (method, b) not in best or clock.curve[-1][1] < best[method, b].curve[-1][1]:
+                best[method, b] = clock
+    lines = []
+    for method, b in runs:
+        curve = best[method, b].curve
+        default = best.get((method, 1 if method == "rpie" else J))
+        per_sweep = curve[-1][1] / len(curve)
+        line = {"case": case, "method": method, "batch": b, "dtype": args.dtype, "sweeps": len(curve),
+                "seconds_per_sweep": per_sweep, "cpu_seconds_per_sweep": best[method, b].cpu / len(curve),
+                "default_batch_over_this_per_sweep": (default.curve[-1][1] / len(default.curve)) / per_sweep if default else None,
+                "seconds_to_0.07": first(curve, 0.07), "seconds_to_1e-3": first(curve, 1e-3),
+                "final_error": curve[-1][2], "load_average": os.getloadavg()[0]}
+        lines.append(line)
+        print(json.dumps(line))
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, f"ptycho_batch_{args.dtype}.json"), "w") as f:
+        json.dump(lines, f, indent=1)
 
 
 def plot(curves, path, case):
