@@ -66,11 +66,10 @@ def _weights(method, step):
 class _Group:
     """Gather, scatter and sub-pixel shifts of the patches of one sweep, by groups of positions."""
 
-    def __init__(self, pos, probe_shape, object_shape, problem, cdtype, subpixel):
+    def __init__(self, pos, probe_shape, problem, cdtype, subpixel):
         xp = problem.xp
         self.xp, self.problem, self.cdtype = xp, problem, cdtype
         m, n = probe_shape
-        self.pos = pos
         corners = np.rint(pos).astype(np.int64)
         fraction = pos - corners
         self.corners, self.probe_shape = corners, (m, n)
@@ -161,7 +160,7 @@ def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng
     J = pos.shape[0]
     shape = tuple(probe.shape)
     subpixel = system is not None or bool(np.any(pos != np.rint(pos)))
-    groups = _Group(pos, shape, tuple(obj.shape), problem, obj.dtype, subpixel)
+    groups = _Group(pos, shape, problem, obj.dtype, subpixel)
     c1, c2 = _weights(method, alpha)
     d1, d2 = _weights(method, beta)
     order = rng.permutation(J)
