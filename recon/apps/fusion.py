@@ -55,9 +55,12 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     under which PALM decreases the objective); the image prox is dTV + non-negativity by the
     certified inner solver, the kernel prox TV + simplex by the same solver (exact sort-based simplex
     projection when ``kernel_weight = 0``).  The image prox runs 60 warm-started inner iterations
-    per call (it is the dominant cost: about 37 elementwise passes over the working domain each); a
-    step whose objective does not decrease is refined by a second call with a 10 times tighter
-    inner tolerance.  A block step whose objective would still rise (possible only through the inner
+    per call (the dominant cost; on NumPy with numba each is one compiled sweep over the working domain,
+    :mod:`recon.functionals.dtv_kernels`, else about 36 elementwise passes); a step whose objective does
+    not decrease is refined by a second call with a 10 times tighter inner tolerance.  With the default
+    41-pixel kernel at factor 4 the margin is a multiple of the factor, and the sampling :math:`S C` runs
+    in Fourier space on the coarse grid (:meth:`~recon.apps.fusion_model.FusionModel.predict`), so an
+    iteration costs about five full-size FFTs.  A block step whose objective would still rise (possible only through the inner
     solvers' tolerance) is rejected, so ``history["objective"]`` never increases.
 
     Parameters
@@ -204,7 +207,9 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     v = pad_edge(v, ((m, m), (m, m)), mode="symmetric")
     # 60 warm-started inner iterations per prox: on trees1_shift_5px_disk the objective reached per inner
     # iteration (the cost that dominates) was best at 40-100; 10 per call needed two or three calls
-    # per step and stalled 50% higher (each call restarts the accelerated schedule)
+    # per step and stalled 50% higher (each call restarts the accelerated schedule).  With the compiled
+    # sweep (prox ~55-60% of an iteration) 15 or 30 per call still lost in CPU time to a given objective,
+    # and neither a smaller first primal step (0.1-0.3) nor a primal restart from the warm dual won robustly
     reg_u = DirectionalTV(v, eta=eta, gamma=gamma if reg == "dtv" else 0.0, constraint="nonnegative",
                           inner_tol=1e-3, inner_iters=60, check_every=5)
     if kernel is None:
