@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_namespace, asarray, irfftn, pad_edge, rfftn
+from ..backend import array_namespace, asarray, irfftn, is_numpy, pad_edge, rfftn
 from ..operators.base import LinearOperator
 from ..operators.sampling import Downsample
 
@@ -72,11 +72,21 @@ class FusionModel:
         return irfftn(xh, s=self.domain_shape, axes=(0, 1))
 
     def kernel_spectrum(self, k):
-        """Half-plane spectrum of ``k`` embedded in the domain with its centre at index 0."""
+        """Half-plane spectrum of ``k`` embedded in the domain with its centre at index 0.
+
+        Pruned: the real FFT along the rows runs on the ``kernel_size`` non-zero rows only, then the
+        complex FFT along the columns on the whole half plane (about 55% of a full ``rfft2``).
+        """
         xp = array_namespace(k)
-        big = xp.zeros(self.domain_shape, dtype=k.dtype, device=k.device)
-        big[: self.kernel_size, : self.kernel_size] = k
-        return self.rfft(xp.roll(big, (-self.margin, -self.margin), axis=(0, 1)))
+        K, m = self.kernel_size, self.margin
+        (N, M) = self.domain_shape
+        rows = xp.zeros((K, M), dtype=k.dtype, device=k.device)
+        rows[:, :K] = k
+        rh = rfftn(xp.roll(rows, -m, axis=1), axes=(1,))
+        full = xp.zeros((N, rh.shape[1]), dtype=rh.dtype, device=rh.device)
+        full[: K - m, :] = rh[m:, :]
+        full[N - m:, :] = rh[:m, :]
+        return _fft0(full, inverse=False)
 
     def sample(self, blurred):
         """:math:`S C` applied to a domain-sized array."""
@@ -184,6 +194,16 @@ class FusionModel:
         xp = array_namespace(ah, rh)
         return self.irfft(xp.conj(ah) * rh)
 
+    def correlate_window(self, ah, rh):
+        r""":meth:`kernel_window` of :meth:`correlate`: the inverse FFT along the columns on the whole half
+        plane, then along the rows only for the ``kernel_size`` rows of the window."""
+        xp = array_namespace(ah, rh)
+        K, m = self.kernel_size, self.margin
+        (N, M) = self.domain_shape
+        y = _fft0(xp.conj(ah) * rh, inverse=True)
+        real = irfftn(xp.concat([y[N - m:, :], y[: K - m, :]], axis=0), s=(M,), axes=(1,))
+        return xp.concat([real[:, M - m:], real[:, : K - m]], axis=1)
+
     def kernel_window(self, full):
         """The ``kernel_size``² window of a domain array indexed like :meth:`kernel_spectrum` (transpose of the embedding)."""
         xp = array_namespace(full)
@@ -235,4 +255,14 @@ class _KernelMap(LinearOperator):
 
     def _adjoint(self, r):
         m = self.model
-        return m.kernel_window(m.correlate(self.uh, m.sample_adjoint_spectrum(r)))
+        return m.correlate_window(self.uh, m.sample_adjoint_spectrum(r))
+
+
+def _fft0(x, inverse):
+    """Complex FFT (or its inverse) along axis 0; ``scipy.fft`` on NumPy (single precision kept), as :func:`recon.backend.rfftn`."""
+    xp = array_namespace(x)
+    if is_numpy(xp):  # both callers hand over a temporary, so it may be overwritten
+        import scipy.fft as fft
+
+        return fft.ifft(x, axis=0, overwrite_x=True) if inverse else fft.fft(x, axis=0, overwrite_x=True)
+    return xp.fft.ifft(x, axis=0) if inverse else xp.fft.fft(x, axis=0)

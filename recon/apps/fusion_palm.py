@@ -145,7 +145,7 @@ class _Palm:
 
     def step_k(self):
         m = self.model
-        gk = m.kernel_window(m.correlate(self.uh, m.sample_adjoint_spectrum(self.r)))
+        gk = m.correlate_window(self.uh, m.sample_adjoint_spectrum(self.r))
         old = self.misfit + self._tv_k(self.k)
         # the kernel's constant moves with u: let it shrink as well as grow, but keep the trial step
         # within 10 simplex diameters, beyond which 1/L only loses digits (near a stationary point

@@ -69,6 +69,23 @@ def test_sampling_in_fourier_space_equals_the_direct_path(data_shape, factor, ke
     assert dottest(B, xp=xp, dtype=dtype) <= tolerance(dtype, xp)
 
 
+@pytest.mark.parametrize("data_shape, factor, kernel_size", [((5, 6), 3, 5), ((25, 25), 4, 41), ((4, 5), 2, 9)])
+def test_pruned_kernel_ffts_equal_the_full_ones(data_shape, factor, kernel_size, xp, dtype, make):
+    """kernel_spectrum (row FFTs on the kernel's rows only) and correlate_window (column inverse FFTs on the window only)."""
+    model = FusionModel(data_shape, factor, kernel_size)
+    k, u, r = make(RNG.random((kernel_size,) * 2)), make(RNG.random(model.domain_shape)), make(RNG.random(data_shape))
+    big = np.zeros(model.domain_shape)
+    big[:kernel_size, :kernel_size] = recon.backend.to_numpy(k)
+    ref = np.fft.rfft2(np.roll(big, (-model.margin,) * 2, axis=(0, 1)))
+    kh = model.kernel_spectrum(k)
+    tol = tolerance(dtype, xp, 1e-12, 1e-5)
+    assert np.allclose(recon.backend.to_numpy(kh), ref, rtol=0, atol=tol * np.abs(ref).max())
+    uh, rh = model.rfft(u), model.sample_adjoint_spectrum(r)
+    w, w_ref = model.correlate_window(uh, rh), model.kernel_window(model.correlate(uh, rh))
+    assert w.dtype == dtype and tuple(w.shape) == (kernel_size, kernel_size)
+    assert np.allclose(recon.backend.to_numpy(w), recon.backend.to_numpy(w_ref), rtol=0, atol=tol * 10)
+
+
 def test_aligned_forward_model_convention():
     model = FusionModel((4, 5), 2, 9)
     u, k = RNG.random(model.domain_shape), RNG.random((9, 9))
