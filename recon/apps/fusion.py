@@ -98,8 +98,9 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
         iPALM-type momentum on the image block: the step starts from
         :math:`u^n + \beta_n(u^n - u^{n-1})`, :math:`\beta_n = (t_{n-1} - 1)/t_n` (FISTA's sequence), and
         falls back to the plain step, resetting :math:`t`, whenever it would not decrease the objective,
-        so the history stays monotone.  On ``trees1_shift_5px_disk`` it reaches a given objective in
-        about 25% fewer inner iterations but needs two prox calls per step, so no faster in wall time.
+        so the history stays monotone.  On ``trees1_shift_5px_disk`` it needs about 1.8 prox calls per
+        step but 2-2.5 times fewer iterations to a given objective: with the compiled prox, objective 8.8
+        in 4.5 instead of 6.2 CPU seconds (float64; 8.75 in 6.1 instead of 7.4).
     iters : int, default 300
         Maximum PALM iterations.
     tol : float, default 1e-6
