@@ -15,24 +15,40 @@ scalar, well-illuminated pixels) and wall time.  Starting from *no* position inf
 (patterns in unknown order) is not attempted here.
 
     python examples/ptycho_position_blind.py [--errors 2,4,6] [--trials 3] [--iters 150] [--tv 0]
+        [--method rpie|epie|gd] [--batch B] [--search]
 
-Measured with the defaults (128² object, 32² probe of 20 px, 10×10 raster of step 10 px, known
-probe, no prior, 3 trials each; 2 shared cores under load 4-6):
+``--search`` runs :func:`anneal` first (integer positions by annealing with a low-pass misfit,
+70 sweeps, radius E + 1) and starts the gradient refinement from its result with a 2 px low-pass.
 
-==========  =====  ===========  ====================  ============
-probe       E px   successes    final RMS px          object error
-==========  =====  ===========  ====================  ============
-smooth      2      1/3          0.30, 0.26, 0.17      0.018
-smooth      4      0/3          4.8, 4.1, 0.86        0.16
-smooth      6      0/3          6.8, 8.0, 7.0         0.95
-structured  2      1/3          0.28, 0.11, 0.34      0.018
-structured  4      0/3          1.2, 2.9, 1.7         0.042
-structured  6      0/3          3.3, 5.7, 3.4         0.11
-==========  =====  ===========  ====================  ============
+Measured (128² object, 32² probe of 20 px, 10×10 raster of step 10 px, known probe, no prior,
+3 trials each, final position RMS in px per trial; 2 shared cores under load 4-6):
 
-So from a coarse grid guess, errors of up to 2 px are mostly recovered (to 0.1–0.34 px on this
-raster; the Fermat-spiral test reaches 0.08–0.09 px), larger ones are not; the structured probe
-fails more gracefully (half the final error at E = 4 and 6) but does not make them recoverable.
+==========  ====  ==================  ==================  ==================  ==================  ==================
+probe       E px  rPIE, 150 (default) gd batch 10, 150    rPIE 300            gd batch 10, 300    rPIE + search, 100
+==========  ====  ==================  ==================  ==================  ==================  ==================
+smooth      2     1/3: .30 .26 .17    3/3: .18 .11 .17    2/3: .20 .48 .11    3/3: .12 .06 .07    0/3: .27 .99 .29
+smooth      4     0/3: 4.8 4.1 0.86   0/3: 1.9 2.0 0.64                       0/3: 1.5 2.4 0.46   0/3: 1.4 2.0 2.6
+smooth      6     0/3: 6.8 8.0 7.0    0/3: 6.3 5.1 4.4                                            0/3: 4.8 6.5 5.5
+structured  2     1/3: .28 .11 .34    1/3: .29 .08 .34    2/3: .21 .02 .56    2/3: .19 .04 .29    0/3: .30 .68 .36
+structured  4     0/3: 1.2 2.9 1.7    0/3: 1.4 2.9 2.0                        0/3: 1.3 3.8 1.2    0/3: 1.4 2.1 1.8
+structured  6     0/3: 3.3 5.7 3.4    0/3: 4.3 4.7 3.9                                            0/3: 4.2 4.9 7.2
+==========  ====  ==================  ==================  ==================  ==================  ==================
+
+(``--method gd --batch 10 --search --iters 100``: smooth 2: 0/3, .31 .68 .31; smooth 4: 1.1 1.7 2.5;
+structured 2: 0/3, .30 .57 .38; structured 4: 1.4 2.1 1.9.)  Start RMS: about 1.6, 3.3 and 4.9 px
+for E = 2, 4, 6.  Object errors: 0.014-0.026 where the positions are recovered, 0.04-0.16 at E = 4
+and up to 0.95 (smooth, E = 6) where they are not.
+
+So from a coarse grid guess, errors of up to 2 px are recovered when the refinement runs long enough
+(300 sweeps) and best by mini-batch gd (all 3 smooth-probe trials at 0.06-0.12 px); errors of 4 and 6
+px are not recovered by any variant tried.  The mini-batch gradient refinement fails more gracefully
+than rPIE at E = 4 with the smooth probe (1.5-2.4 px instead of 4-5 px from 3.3 px), and the
+structured probe again halves the final error of the rPIE runs at E = 4 and 6, but neither makes
+them recoverable.  The integer-shift annealing (Maiden et al. 2012, here with a low-pass misfit) did
+not help: at E = 4 it moves positions from 3.3 to about 2.3 px RMS (measured on one trial per probe;
+with the full-detector misfit only to 3.0-4.4 px, and without the 10 warm-up sweeps at the grid
+positions *away*, to 6.3 px), which the gradient refinement then takes no further than without it;
+at E = 2 it made the result worse (0/3 instead of 1/3).
 """
 import argparse
 import json
@@ -43,6 +59,7 @@ from skimage import data as skd
 from skimage.transform import resize
 
 from recon import ptycho
+from recon.apps.ptycho_engines import Problem
 
 
 def test_object(M):
@@ -65,6 +82,43 @@ def rms(positions, truth):
     return float(np.sqrt(np.mean(np.sum(d ** 2, axis=1))))
 
 
+def anneal(intensities, probe, positions, object_shape, radius, *, warm=10, sweeps=60, trials=8, cutoff=0.125,
+           alpha=0.05, seed=0):
+    """Integer positions by annealing (Maiden et al. 2012) with a low-pass misfit; returns ``(object, positions)``.
+
+    Sequential rPIE at integer positions.  After ``warm`` sweeps at the starting positions, every
+    visit of position j first tries ``trials`` random integer offsets within ``radius`` pixels
+    (shrinking linearly to 0 over ``sweeps``) and keeps the candidate whose predicted amplitudes fit
+    the measured ones best on the detector frequencies below ``cutoff`` cycles per pixel: the low
+    frequencies are what an object built from wrong positions still gets right (measured at E = 4:
+    the full-detector misfit moved the positions away, 3.4 -> 6.3 px RMS).
+    """
+    rng = np.random.default_rng(seed)
+    problem = Problem(intensities)
+    probe = np.asarray(probe, dtype=complex)
+    m, n = probe.shape
+    limit = np.array(object_shape) - np.array(probe.shape)
+    q = np.abs(np.fft.fftfreq(m))[:, None] ** 2 + np.abs(np.fft.fftfreq(n))[None, :] ** 2
+    lowpass = (q <= cutoff ** 2).astype(float)
+    p2 = np.abs(probe) ** 2
+    step = np.conj(probe) / ((1 - alpha) * p2 + alpha * p2.max())
+    obj = np.ones(object_shape, dtype=complex)
+    pos = np.clip(np.rint(positions).astype(int), 0, limit)
+    for k in range(warm + sweeps):
+        r_max = 0 if k < warm else int(round(radius * (1 - (k - warm) / sweeps)))
+        for j in rng.permutation(len(pos)):
+            if r_max >= 1:
+                candidates = np.clip(np.vstack([pos[j], pos[j] + rng.integers(-r_max, r_max + 1, (trials, 2))]), 0, limit)
+                z = problem.fft(probe * np.stack([obj[a:a + m, b:b + n] for a, b in candidates]))
+                misfit = np.sum((np.abs(z) - problem.amplitudes[j]) ** 2 * lowpass, axis=(1, 2))
+                pos[j] = candidates[int(np.argmin(misfit))]
+            r, c = pos[j]
+            psi = probe * obj[r:r + m, c:c + n]
+            target, _ = problem.project(psi, problem.amplitudes[j])
+            obj[r:r + m, c:c + n] += step * (target - psi)
+    return obj, pos.astype(float)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--errors", default="2,4,6", help="maximal stage errors E in pixels")
@@ -72,6 +126,10 @@ def main():
     parser.add_argument("--iters", type=int, default=150)
     parser.add_argument("--tv", type=float, default=0.0, help="TV weight on the object (0: none)")
     parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--method", default="rpie", choices=["rpie", "epie", "gd"])
+    parser.add_argument("--batch", type=int, default=None, help="positions per update (reconstruct's batch)")
+    parser.add_argument("--search", action="store_true",
+                        help="anneal integer positions (radius E + 1, low-pass misfit) before the gradient refinement")
     args = parser.parse_args()
     M, m, step = args.size, 32, 10
     obj = test_object(M)
@@ -87,14 +145,19 @@ def main():
                 scan = ptycho.simulate(obj, probe, truth)
                 mask = ptycho.illuminated(probe, truth, obj.shape)
                 start = time.perf_counter()
+                x0, begin, sigma = None, grid, max(3.0, E)
+                if args.search:
+                    x0, begin = anneal(scan.intensities, probe, grid, obj.shape, E + 1, seed=100 + trial)
+                    sigma = 2.0
                 result = ptycho.reconstruct(
-                    scan.intensities, positions=grid, object_shape=obj.shape, probe=probe, refine_probe=False,
-                    refine_positions={"sigma": max(3.0, E)}, iters=args.iters,
+                    scan.intensities, positions=begin, object_shape=obj.shape, probe=probe, refine_probe=False,
+                    refine_positions={"sigma": sigma}, iters=args.iters, x0=x0, method=args.method, batch=args.batch,
                     reg="tv" if args.tv > 0 else None, weight=args.tv if args.tv > 0 else None)
                 seconds.append(time.perf_counter() - start)
                 finals.append(rms(result.positions, truth))
                 errors.append(ptycho.object_error(result.x, obj, mask))
-            print(json.dumps({"probe": name, "max_error_px": E, "start_rms_px_last_trial": rms(grid, truth),
+            print(json.dumps({"probe": name, "max_error_px": E, "search": args.search, "method": args.method,
+                              "batch": args.batch, "start_rms_px_last_trial": rms(grid, truth),
                               "positions": len(grid), "iters": args.iters, "tv": args.tv,
                               "success_rate": float(np.mean(np.array(finals) < 0.25)),
                               "median_final_rms_px": float(np.median(finals)),
