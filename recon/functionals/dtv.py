@@ -288,9 +288,9 @@ class DirectionalTV(Functional):
 
         Uses ``ws.g``, ``ws.q``, ``ws.n`` and ``ws.v`` as scratch: called between iterations only.
         """
-        if ws.kernels is not None and self.constraint != "simplex":
-            dtv, align, fy, r2 = ws.fused_gap_terms(x, w)
-            return max(w * align, 0.0) + 0.5 * fy, w * dtv + 0.5 * r2, dtv
+        if ws.kernels is not None:
+            dtv, align, fy, r2, e2 = ws.fused_gap_terms(x, w)
+            return max(w * align, 0.0) + max(0.5 * fy - 0.5 * e2, 0.0), w * dtv + 0.5 * r2, dtv
         xp, into = ws.xp, ws.into
         g = ws.project_into(self.operator.gradient.forward_into(ws.u, ws.g), ws.q)
         n = norms_into(g, ws.n, into)

@@ -66,16 +66,7 @@ def _project_simplex_step(u, ub, c, flat):
     for i in range(n0):
         for j in range(n1):
             flat[i * n1 + j] = u[i, j]
-    srt = np.sort(flat)
-    m = srt.shape[0]
-    cums, theta = 0.0, 0.0
-    for j in range(m):
-        sj = float(srt[m - 1 - j])
-        cums += sj
-        cand = (cums - 1.0) / (j + 1)
-        if sj - cand > 0.0:
-            theta = cand
-    th = u.dtype.type(theta)
+    th = u.dtype.type(_threshold_jit(flat))
     zero = u.dtype.type(0)
     for i in range(n0):
         ui, ubi = u[i], ub[i]
@@ -149,12 +140,14 @@ def _step(ub, p, xi, gamma, u, x, w, a, shift, c1, c2, rows):
             ubi[j] = c1 * d + c2 * un
 
 
-def _gap_terms(u, p, xi, gamma, x, w, nonnegative, rows):
+def _gap_terms(u, p, xi, gamma, x, w, nonnegative, simplex, rows, flat):
     r"""Sums behind the duality gap, in float64: :math:`\sum|P\nabla u|`, :math:`\sum(|P\nabla u| - \langle P\nabla u, p\rangle)`,
-    the Fenchel–Young sum (twice the term of ``DirectionalTV._fenchel_young``) and :math:`\sum(u - x)^2`.
+    the Fenchel–Young sum (twice the term of ``DirectionalTV._fenchel_young``), :math:`\sum(u - x)^2` and,
+    with ``simplex``, :math:`\sum(\Pi_\Delta z - z)^2` (else 0).
 
     With :math:`z = x + w\operatorname{div}P p` and :math:`d = u - z`, the Fenchel–Young sum is
-    :math:`\sum d^2` without constraint and :math:`\sum_{z\ge 0} d^2 + \sum_{z<0} u(u - 2z)` for :math:`u \ge 0`.
+    :math:`\sum d^2` without constraint or with the simplex (whose term is :math:`\sum d^2 - \sum(\Pi_\Delta z - z)^2`),
+    and :math:`\sum_{z\ge 0} d^2 + \sum_{z<0} u(u - 2z)` for :math:`u \ge 0`.  ``flat`` (n0 n1) receives :math:`z`.
     """
     n0, n1 = u.shape
     dtv, align, fy, r2 = 0.0, 0.0, 0.0, 0.0
@@ -183,6 +176,7 @@ def _gap_terms(u, p, xi, gamma, x, w, nonnegative, rows):
             align += n - (g0 * float(p0[j]) + g1 * float(p1[j]))
             div = float(cur0[j]) - float(prev[j]) + float(cur1[j]) - (float(cur1[j - 1]) if j > 0 else 0.0)
             z = float(xr[j]) + float(w) * div
+            flat[i * n1 + j] = z
             uu = float(ui[j])
             e = uu - z
             r = uu - float(xr[j])
@@ -191,23 +185,44 @@ def _gap_terms(u, p, xi, gamma, x, w, nonnegative, rows):
                 fy += uu * (uu - 2.0 * z)
             else:
                 fy += e * e
-    return dtv, align, fy, r2
+    e2 = 0.0
+    if simplex:
+        theta = _threshold_jit(flat)
+        for k in range(flat.shape[0]):
+            z = float(flat[k])
+            e = max(z - theta, 0.0) - z
+            e2 += e * e
+    return dtv, align, fy, r2, e2
+
+
+def _simplex_threshold(flat):
+    r""":math:`\theta` of the projection :math:`\max(y - \theta, 0)` of ``flat`` onto the unit simplex (sort-based, float64 sums)."""
+    srt = np.sort(flat)
+    m = srt.shape[0]
+    cums, theta = 0.0, 0.0
+    for j in range(m):
+        sj = float(srt[m - 1 - j])
+        cums += sj
+        cand = (cums - 1.0) / (j + 1)
+        if sj - cand > 0.0:
+            theta = cand
+    return theta
 
 
 _COMPILED = []
 # the compiled sweep and projection that the compiled `_run` calls: numba reads globals when it
 # compiles, so they are bound before `_run` is
-_sweep_jit = _project_jit = None
+_sweep_jit = _project_jit = _threshold_jit = None
 
 
 def kernels():
     """``(run, gap_terms)`` compiled by numba, or ``None`` without numba (or with ``RECON_NUMBA=0``)."""
-    global _sweep_jit, _project_jit
+    global _sweep_jit, _project_jit, _threshold_jit
     if not _COMPILED:
-        sweep, project = compiled(_step), compiled(_project_simplex_step)
-        if sweep is None or project is None:
+        sweep, project, threshold = compiled(_step), compiled(_project_simplex_step), compiled(_simplex_threshold)
+        if sweep is None or project is None or threshold is None:
             _COMPILED.append(None)
         else:
-            _sweep_jit, _project_jit = sweep, project
+            _sweep_jit, _project_jit, _threshold_jit = sweep, project, threshold
             _COMPILED.append((compiled(_run), compiled(_gap_terms)))
     return _COMPILED[0]

@@ -72,8 +72,9 @@ class DualState:
                                self.shift, self.rows, self.simplex, self.flat)
 
     def fused_gap_terms(self, x, w):
-        """``(dTV(u), sum(|g| - <g, p>), Fenchel-Young sum, sum((u - x)^2))`` by the compiled kernel."""
-        return self.kernels[1](self.u, self.p, self.xi, self.scalar(self.gamma), x, self.scalar(w), bool(self.shift == 0), self.rows)
+        """``(dTV(u), sum(|g| - <g, p>), Fenchel-Young sum, sum((u - x)^2), sum((proj z - z)^2))`` by the compiled kernel."""
+        return self.kernels[1](self.u, self.p, self.xi, self.scalar(self.gamma), x, self.scalar(w), bool(self.shift == 0),
+                               self.simplex, self.rows, self.flat)
 
     # -- array-API path ---------------------------------------------------------------------------
     def iterate(self, x, w, step, c1, c2, constraint, project_simplex):

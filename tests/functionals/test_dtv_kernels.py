@@ -5,6 +5,8 @@ import pytest
 from recon.functionals import DirectionalTV, dtv_kernels
 
 pytest.importorskip("numba")
+if dtv_kernels.kernels() is None:  # RECON_NUMBA=0 (cheap: numba compiles at the first call)
+    pytest.skip("compiled kernels disabled by RECON_NUMBA", allow_module_level=True)
 RNG = np.random.default_rng(11)
 
 
