@@ -165,6 +165,12 @@ def _gap_terms(u, p, xi, gamma, x, w, nonnegative, simplex, rows, flat):
             s = x0[j] * p0[j] + x1[j] * p1[j]
             cur0[j] = p0[j] - (gamma * x0[j]) * s
             cur1[j] = p1[j] - (gamma * x1[j]) * s
+        if simplex:
+            for j in range(n1):
+                div = float(cur0[j]) - float(prev[j]) + float(cur1[j]) - (float(cur1[j - 1]) if j > 0 else 0.0)
+                flat[i * n1 + j] = float(xr[j]) + float(w) * div
+        # the sums run in a loop without stores: LLVM then needs no run-time aliasing check, whose
+        # outcome (vector or scalar loop, so the summation order) would depend on the arrays' addresses
         for j in range(n1):
             g0 = float(nxt[j]) - float(ui[j])
             g1 = (float(ui[j + 1]) - float(ui[j])) if j < n1 - 1 else 0.0
@@ -176,7 +182,6 @@ def _gap_terms(u, p, xi, gamma, x, w, nonnegative, simplex, rows, flat):
             align += n - (g0 * float(p0[j]) + g1 * float(p1[j]))
             div = float(cur0[j]) - float(prev[j]) + float(cur1[j]) - (float(cur1[j - 1]) if j > 0 else 0.0)
             z = float(xr[j]) + float(w) * div
-            flat[i * n1 + j] = z
             uu = float(ui[j])
             e = uu - z
             r = uu - float(xr[j])
