@@ -58,7 +58,8 @@ def test_ptylab_hdf5_without_probe_refines_it(workdir):
 
 
 @pytest.mark.parametrize("extra", [["--refine-positions", "--iters", "12"], ["--reg", "tv", "--weight", "0.01"],
-                                   ["--method", "epie", "--refine-probe"]])
+                                   ["--method", "epie", "--refine-probe"],
+                                   ["--method", "gd", "--refine-positions", "--batch", "8", "--iters", "12"]])
 def test_options_run(workdir, extra):
     assert cli.main(["ptycho", "--data", "scan.npz", "-o", "obj.npy", "--iters", "10", *extra]) == 0
     assert np.all(np.isfinite(np.load("obj.npy")))
@@ -80,7 +81,8 @@ def test_force_overwrites(workdir):
     (["--data", "scan.npz", "-o", "obj.npy", "--weight", "-1"], "--weight"),
     (["--data", "scan.npz", "-o", "obj.npy", "--iters", "0"], "--iters"),
     (["--data", "scan.npz", "-o", "obj.npy", "--method", "dm"], "--method"),
-    (["--data", "scan.npz", "-o", "obj.npy", "--method", "gd", "--refine-positions"], "refine_positions needs"),
+    (["--data", "scan.npz", "-o", "obj.npy", "--batch", "1000"], "--batch: must be at most the number of positions"),
+    (["--data", "scan.npz", "-o", "obj.npy", "--batch", "0"], "--batch"),
     (["--data", "scan.npz", "-o", "obj.npy", "--backend", "cupy"], "--backend"),
 ])
 def test_errors_exit_2_with_one_line_and_write_nothing(workdir, capsys, args, message):

@@ -29,7 +29,10 @@ def add_ptycho_parser(sub, *, weight, positive_int):
     p.add_argument("--method", default="rpie", choices=("rpie", "epie", "gd"), help="(default: %(default)s)")
     p.add_argument("--refine-probe", action="store_true",
                    help="update the probe (always, when the file holds no probe)")
-    p.add_argument("--refine-positions", action="store_true", help="update the scan positions (rpie/epie; smoothed Gauss-Newton, coarse to fine)")
+    p.add_argument("--refine-positions", action="store_true",
+                   help="update the scan positions (smoothed Gauss-Newton, coarse to fine)")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="positions per object/probe update (default: 1 for rpie/epie, all for gd)")
     p.add_argument("--reg", default=None, choices=("tv",), help="object prior: TV of real and imaginary parts")
     p.add_argument("--weight", type=weight, default=None, help="prior weight (needed with --reg)")
     p.add_argument("--backend", default="numpy", choices=("numpy", "cupy"), help="(default: %(default)s)")
@@ -80,11 +83,14 @@ def run_ptycho(args) -> int:
         except ImportError as err:
             raise UsageError(f"--data: reading HDF5 needs h5py (pip install 'recon[ptycho]'): {err}") from None
         refine_probe = args.refine_probe or scan.probe is None
+        J = int(scan.intensities.shape[0])
+        if args.batch is not None and args.batch > J:
+            raise UsageError(f"--batch: must be at most the number of positions ({J}), got {args.batch}")
         start = time.perf_counter()
         try:
             result = reconstruct(scan, method=args.method, iters=args.iters, refine_probe=refine_probe,
                                  refine_positions=args.refine_positions, reg=args.reg, weight=args.weight,
-                                 progress=args.progress)
+                                 batch=args.batch, progress=args.progress)
         except ValueError as err:
             raise UsageError(f"--data: {err}") from None
         seconds = time.perf_counter() - start
