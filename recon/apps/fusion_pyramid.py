@@ -8,7 +8,9 @@ rescaled, starts the fine one (Lucas & Kanade 1981; Bergen et al. 1992 for the p
 
 Geometry: a coarse pixel :math:`c` covers the fine pixels :math:`2c, 2c + 1`, so with positions measured
 from the image centre (the :class:`~recon.operators.Warp` convention) :math:`p_\text{fine} = 2 p_\text{coarse}`
-and :math:`(W u)(p) = u(Ap + b)` keeps :math:`A` and halves :math:`b` on the coarse grid.
+and :math:`(W u)(p) = u(Ap + b)` keeps :math:`A` and halves :math:`b` on the coarse grid.  With an odd
+number of data rows (columns) the last one is dropped, which moves the coarse centre by
+:math:`\delta` = ``factor / 2`` fine pixels towards the origin; then :math:`b_\text{fine} = 2 b_\text{coarse} + (A - I)\delta`.
 
 References
 ----------
@@ -79,12 +81,14 @@ def coarse_warp(fuse, data, side_info, factor, *, kernel, kernel_size, matrix0, 
     size = coarse_kernel.shape[0] if coarse_kernel is not None else 2 * -(-(kernel_size // 2) // 2) + 1
     if size > factor * min(h, w):
         return None
+    # fine-pixel offset of the fine image centre from the coarse one (non-zero for odd data sides)
+    delta = 0.5 * factor * np.array([n % 2 for n in data.shape[:2]], dtype=np.float64)
     start = None
     if matrix0 is not None:
         start = np.array(matrix0, dtype=np.float64)
-        start[:, 2] *= 0.5
+        start[:, 2] = 0.5 * (start[:, 2] - (start[:, :2] - np.eye(2)) @ delta)
     res = fuse(coarse_data, coarse_side, factor, kernel=coarse_kernel, kernel_size=size, warp=start,
                levels=levels - 1, weight=weight * 0.5, **options)
     matrix = np.array(res.warp.matrix, dtype=np.float64)
-    matrix[:, 2] *= 2.0
+    matrix[:, 2] = 2.0 * matrix[:, 2] + (matrix[:, :2] - np.eye(2)) @ delta
     return matrix

@@ -374,3 +374,24 @@ def test_coarse_to_fine_registration_recovers_a_large_warp_on_trees1():
     assert pyramid.history["objective"][-1] < 0.5 * single.history["objective"][-1]
     obj = np.array(pyramid.history["objective"])
     assert np.all(np.diff(obj) <= 1e-6 * obj[:-1])
+
+
+@pytest.mark.parametrize("data_shape", [(32, 32), (33, 35)])
+def test_coarse_warp_round_trip_keeps_the_start(data_shape):
+    """Fine -> coarse -> fine conversion of [A | b] is the identity (odd sides move the coarse centre by factor / 2)."""
+    from types import SimpleNamespace
+
+    from recon.apps.fusion_pyramid import coarse_warp
+
+    seen = {}
+
+    def fake_fuse(data, side, factor, *, warp, **kwargs):
+        seen.update(shape=data.shape, side=side.shape, kernel_size=kwargs["kernel_size"], weight=kwargs["weight"])
+        return SimpleNamespace(warp=SimpleNamespace(matrix=warp))
+
+    start = Warp.rigid((3, 3), 0.07, (2.5, -1.25)).matrix
+    data, side = RNG.random(data_shape), RNG.random(tuple(4 * n for n in data_shape))
+    out = coarse_warp(fake_fuse, data, side, 4, kernel=None, kernel_size=9, matrix0=start, levels=2, weight=0.1)
+    assert np.allclose(out, start, atol=1e-12)
+    assert seen["shape"] == (16, 16) or seen["shape"] == (16, 17)
+    assert seen["side"] == tuple(4 * n for n in seen["shape"]) and seen["kernel_size"] == 5 and seen["weight"] == 0.05
