@@ -1,18 +1,27 @@
 """WCRR denoising on a 512×512 image: recon (NumPy) against a PyTorch implementation of the same model.
 
 Model: the published WCRR-NN (``../shared/data/weights/wcrr-nn`` or ``$RECON_SHARED_DATA``; read
-with torch), or, when that is absent, a random model of the same architecture (1 → 4 → 8 → 60
-channels, 5×5, 101-knot activation; iteration counts then mean little).  The PyTorch peer is
+with torch) at σ = 25/255 when readable; otherwise a deterministic WCRR of the same architecture
+built from the CRR-NN recon ships (``data/crr_sigma25_cpu23min.npz``): its trained 1 → 4 → 8 → 60
+5×5 filters, the activation :math:`\varphi_{\mathrm{crr}} - 0.9\,\mathrm{clip}(t, \pm 0.05)/\|W\|^2`
+(weakly convex, ρ = 0.9 < 1, so the λ = 1 denoising problem stays convex) and per-channel scales
+``linspace(0.8, 1.25, 60)`` (the role of WCRR's noise-level scaling).  The PyTorch peer is
 :func:`recon.learned.train.from_regularizer`: ``conv2d``/``conv_transpose2d`` and a gathered linear
-spline, the model recon's trainer uses, run with the same float32 data and the same accelerated
-gradient with restart (λ = 1, tol 1e-4).
+spline, the model recon's trainer uses.
 
-Problem: ``skimage.data.camera()`` in [0, 1], Gaussian noise σ = 25/255 (seeded).  Cases:
-``grad`` (one evaluation of ∇R = Wᵀσ(Wx), best of ``--repeat``) and ``denoise`` (the full prox,
-best of ``--repeat``), each with the PyTorch time beside recon's and ``ratio = recon / torch``
-(below 1: recon faster).  Also the PSNR of both results and their largest difference.
+Problem: ``skimage.data.camera()`` in [0, 1], Gaussian noise σ = 25/255 (seeded), float32.  Cases:
 
-    python benchmarks/bench_ridge.py [--repeat 3] [--threads N]
+* ``grad``: one evaluation of ∇R = Wᵀσ(Wx), best of ``--repeat``, interleaved with the PyTorch runs;
+* ``denoise``: the proximal denoiser (λ = 1, accelerated gradient with gradient restart, the same
+  step 1/(1 + λL) for both) for exactly ``--iters`` iterations (tol 0, so both run the same
+  number of steps), best of ``--denoise-repeat`` (interleaved); ``per_iteration_s`` is total / iterations;
+* ``denoise_tol`` (with ``--tol-case``): the same until relative change 1e-4 (iteration counts may
+  then differ by rounding).
+
+Each line has the PyTorch time beside recon's and ``ratio = recon / torch`` (below 1: recon faster),
+the PSNR of both results and their largest difference, the thread counts and the 1-minute load.
+
+    nice python benchmarks/bench_ridge.py [--repeat 3] [--iters 100] [--denoise-repeat 1] [--threads N]
 
 One JSON line per case on stdout.  The machine may be shared: compare ratios from the same run.
 """
@@ -39,25 +48,35 @@ def _model():
     if folder.is_dir():
         return load_published(folder).at_noise_level(SIGMA), "published wcrr-nn"
     from recon.functionals import LinearSpline, RidgeRegularizer
+    from recon.learned import load_npz
+    from recon.learned.weights import shipped_path
 
-    rng = np.random.default_rng(0)
-    ks = [rng.standard_normal(s).astype(np.float32) / 10 for s in [(4, 1, 5, 5), (8, 4, 5, 5), (60, 8, 5, 5)]]
-    grid = np.linspace(-0.1, 0.1, 101)
-    return RidgeRegularizer(ks, LinearSpline(np.clip(grid, -0.05, 0.05), -0.1, 0.1)), "random, same architecture"
+    crr = load_npz(shipped_path("crr"))
+    a = crr.activation
+    knots = np.linspace(a.x_min, a.x_max, a.coefficients.size)
+    phi = a.coefficients - 0.9 * np.clip(knots, -0.05, 0.05) / crr.w_norm**2
+    reg = RidgeRegularizer(crr.kernels, LinearSpline(phi, a.x_min, a.x_max), scale=np.linspace(0.8, 1.25, 60),
+                           w_norm=crr.w_norm, norm_shape=crr.norm_shape)
+    return reg, "WCRR from the shipped CRR-NN filters (rho 0.9, per-channel scales)"
 
 
-def _best(fn, repeat):
-    times, out = [], None
+def _best_pair(fn_recon, fn_torch, repeat):
+    """Best of ``repeat`` timings of each, interleaved (recon, torch, recon, ...) so load drifts hit both."""
+    times, outs = ([], []), [None, None]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+        for i, fn in enumerate((fn_recon, fn_torch)):
+            t0 = time.perf_counter()
+            outs[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return min(times[0]), outs[0], min(times[1]), outs[1]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="gradient timings: best of this many")
+    parser.add_argument("--iters", type=int, default=100, help="denoise: iterations for both (tol 0)")
+    parser.add_argument("--denoise-repeat", type=int, default=1, help="denoise timings: best of this many")
+    parser.add_argument("--tol-case", action="store_true", help="also run both to relative change 1e-4")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args()
     import torch
@@ -71,25 +90,35 @@ def main():
     noisy = (clean + SIGMA * np.random.default_rng(0).standard_normal(clean.shape)).astype(np.float32)
     twin = from_regularizer(reg).requires_grad_(False)
     tnoisy = torch.from_numpy(noisy)[None, None]
-    common = {"model": source, "shape": list(noisy.shape), "dtype": "float32", "torch": torch.__version__,
-              "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count()}
+    step = 1.0 / (1.0 + reg.lipschitz)  # lambda = 1; passed to both (the twin assumes ||W|| = 1)
+
+    def common():
+        return {"model": source, "shape": list(noisy.shape), "dtype": "float32", "torch": torch.__version__,
+                "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+                "load_1min": round(os.getloadavg()[0], 2), "weak_convexity": round(reg.weak_convexity, 3)}
 
     reg.grad(noisy), twin.grad(tnoisy)  # warm-up: caches, allocator, oneDNN primitives
-    t_recon, g = _best(lambda: reg.grad(noisy), args.repeat)
     with torch.no_grad():
-        t_torch, tg = _best(lambda: twin.grad(tnoisy), args.repeat)
-    print(json.dumps({"case": "grad", **common, "recon_s": round(t_recon, 4), "torch_s": round(t_torch, 4),
+        t_recon, g, t_torch, tg = _best_pair(lambda: reg.grad(noisy), lambda: twin.grad(tnoisy), args.repeat)
+    print(json.dumps({"case": "grad", **common(), "recon_s": round(t_recon, 4), "torch_s": round(t_torch, 4),
                       "ratio": round(t_recon / t_torch, 3),
                       "max_abs_diff": float(np.max(np.abs(g - tg[0, 0].numpy())))}), flush=True)
 
-    t_recon, (x, k) = _best(lambda: reg.prox_with_info(noisy, 1.0, tol=1e-4), args.repeat)
-    t_torch, (tx, tk) = _best(lambda: twin.prox(tnoisy, 1.0, tol=1e-4), args.repeat)
-    tx = tx[0, 0].numpy()
-    print(json.dumps({"case": "denoise", **common, "sigma": "25/255", "lambda": 1.0, "tol": 1e-4,
-                      "recon_s": round(t_recon, 3), "torch_s": round(t_torch, 3), "ratio": round(t_recon / t_torch, 3),
-                      "recon_iterations": k, "torch_iterations": tk, "recon_psnr": round(psnr(x, clean, data_range=1), 3),
-                      "torch_psnr": round(psnr(tx, clean, data_range=1), 3),
-                      "max_abs_diff": float(np.max(np.abs(x - tx)))}), flush=True)
+    cases = [("denoise", 0.0, args.iters)] + ([("denoise_tol", 1e-4, 500)] if args.tol_case else [])
+    for case, tol, iters in cases:
+        t_recon, (x, k), t_torch, (tx, tk) = _best_pair(
+            lambda: reg.prox_with_info(noisy, 1.0, tol=tol, iters=iters, step=step),
+            lambda: twin.prox(tnoisy, 1.0, tol=tol, iters=iters, step=step), args.denoise_repeat)
+        tx = tx[0, 0].numpy()
+        print(json.dumps({"case": case, **common(), "sigma": "25/255", "lambda": 1.0, "tol": tol,
+                          "recon_s": round(t_recon, 3), "torch_s": round(t_torch, 3),
+                          "ratio": round(t_recon / t_torch, 3), "recon_iterations": k, "torch_iterations": tk,
+                          "recon_per_iteration_s": round(t_recon / k, 4),
+                          "torch_per_iteration_s": round(t_torch / tk, 4),
+                          "noisy_psnr": round(psnr(noisy, clean, data_range=1), 3),
+                          "recon_psnr": round(psnr(x, clean, data_range=1), 3),
+                          "torch_psnr": round(psnr(tx, clean, data_range=1), 3),
+                          "max_abs_diff": float(np.max(np.abs(x - tx)))}), flush=True)
 
 
 if __name__ == "__main__":
