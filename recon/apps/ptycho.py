@@ -147,8 +147,9 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         widened overlap, whose smaller steps let the object lag and the positions drift (measured:
         1.6 → 5.3 px RMS).  Measured (128² object, 32² probe, 100 positions, uniform ±2 px errors,
         150 sweeps, known probe, 3 perturbations): rPIE 0.08–0.09 px RMS; ``"gd"`` full batch
-        0.07–0.19 px, ``batch=10`` 0.06–0.09 px; with the probe refined from a disk, rPIE,
-        250 sweeps, 0.09–0.13 px (2 perturbations).
+        0.07–0.19 px, ``batch=10`` 0.06–0.09 px; with the probe refined from a disk, 250 sweeps,
+        2 perturbations: rPIE 0.09–0.13 px, but ``"gd"`` fails (full batch 4.5–5 px; ``batch=10``
+        0.8–1.7 px, 0.20–0.24 px with ``{"start": 100, "until": 200}``): prefer rPIE there.
     reg : None, "tv" or Functional
         Prior on the object, applied by parts, :math:`w\,(R(\operatorname{Re}O) + R(\operatorname{Im}O))`
         (:class:`~recon.apps.ptycho_engines.ObjectProx`), through its prox after every sweep:
