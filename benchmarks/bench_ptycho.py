@@ -156,7 +156,8 @@ def batches(path, args, obj, mask, case):
         per_sweep = curve[-1][1] / len(curve)
         line = {"case": case, "method": method, "batch": b, "dtype": args.dtype, "sweeps": len(curve),
                 "seconds_per_sweep": per_sweep, "cpu_seconds_per_sweep": best[method, b].cpu / len(curve),
-                "default_batch_over_this_per_sweep": (default.curve[-1][1] / len(default.curve)) / per_sweep if default else None,
+                "default_batch_over_this_per_sweep":
+                    (default.curve[-1][1] / len(default.curve)) / per_sweep if default else None,
                 "seconds_to_0.07": first(curve, 0.07), "seconds_to_1e-3": first(curve, 1e-3),
                 "final_error": curve[-1][2], "load_average": os.getloadavg()[0]}
         lines.append(line)

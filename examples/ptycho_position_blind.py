@@ -108,7 +108,8 @@ def anneal(intensities, probe, positions, object_shape, radius, *, warm=10, swee
         r_max = 0 if k < warm else int(round(radius * (1 - (k - warm) / sweeps)))
         for j in rng.permutation(len(pos)):
             if r_max >= 1:
-                candidates = np.clip(np.vstack([pos[j], pos[j] + rng.integers(-r_max, r_max + 1, (trials, 2))]), 0, limit)
+                offsets = rng.integers(-r_max, r_max + 1, (trials, 2))
+                candidates = np.clip(np.vstack([pos[j], pos[j] + offsets]), 0, limit)
                 z = problem.fft(probe * np.stack([obj[a:a + m, b:b + n] for a, b in candidates]))
                 misfit = np.sum((np.abs(z) - problem.amplitudes[j]) ** 2 * lowpass, axis=(1, 2))
                 pos[j] = candidates[int(np.argmin(misfit))]

@@ -1,4 +1,8 @@
-r"""Ptychographic reconstruction (``recon.ptycho.reconstruct``); scans, probes and simulation live in :mod:`recon.apps.ptycho_scan`.
+r"""Ptychographic reconstruction (``recon.ptycho.reconstruct``).
+
+Scans, probes and simulation live in :mod:`recon.apps.ptycho_scan`; the sweeps in
+:mod:`recon.apps.ptycho_engines` (sequential PIE, full-batch gd) and :mod:`recon.apps.ptycho_batch`
+(groups of positions); position refinement in :mod:`recon.apps.ptycho_positions`.
 
 Model (operators in :mod:`recon.operators.ptychography`, data terms in
 :mod:`recon.functionals.ptycho_data`):
@@ -105,7 +109,8 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         :math:`O \leftarrow O - \nabla_O L / (\sum_j S_j^*|P|^2 + \alpha\max)` (``alpha`` default 1e-3),
         then :math:`P \leftarrow P - \nabla_P L/(\sum_j|S_jO|^2 + \beta\max)`.  Each step exactly
         minimises the majoriser :math:`\tfrac12\sum_j\|P\odot S_jO - \Pi_{I_j}\mathcal F\ldots\|^2`
-        (plus a proximal term), so :math:`L` never increases (Thibault et al. 2009, error reduction).
+        (plus a proximal term), so :math:`L` never increases (Thibault et al. 2009, error reduction);
+        with ``batch`` smaller than the scan, the same step per group of positions.
     momentum : float in [0, 1), optional
         After each sweep, :math:`v \leftarrow \eta v + (O_k - O_{k-1})`, :math:`O_k \leftarrow O_k + \eta v`
         (and likewise for the probe): the momentum of mPIE (Maiden, Johnson & Li 2017, §4), which
@@ -125,8 +130,9 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         :math:`(1-\alpha)\Omega_G + \alpha\max\Omega_G`).  ``None`` (default): 1 for
         ``"rpie"``/``"epie"`` (the classic sequential PIE, which ``batch=1`` is exactly) and the
         number of positions for ``"gd"`` (full batch, which ``batch=J`` is exactly); smaller groups
-        make ``"gd"`` a stochastic mini-batch method (default ``alpha`` then 0.05, as rPIE's).  Measured on 2 shared CPU cores (NumPy, known probe,
-        256² object, 64² probe, 120 positions, ``benchmarks/bench_ptycho.py --batches``): batched
+        make ``"gd"`` a stochastic mini-batch method (default ``alpha`` then 0.05, as rPIE's).
+        Measured on 2 shared CPU cores (NumPy, known probe, 256² object, 64² probe, 120 positions,
+        ``benchmarks/bench_ptycho.py --batches``): batched
         rPIE is not faster than the sequential sweep (0.64–1.1× its speed per sweep for groups of
         4–30; the sequential sweep's cost is already its FFTs), while ``"gd"`` in groups of 8–30 runs
         2–3× faster per sweep than in one full batch and reaches an object error of 1e-3 2.5× sooner

@@ -166,7 +166,8 @@ def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng
     order = rng.permutation(J)
     residual = 0.0
     for start in range(0, J, batch):
-        group = np.sort(order[start:start + batch])  # order within a group is immaterial; sorted, a full group is arange(J)
+        # Order within a group is immaterial; sorted, a full group is arange(J).
+        group = np.sort(order[start:start + batch])
         groups.select(group)
         crop, spectrum, patches = groups.gather(obj, shape)
         psi = probe * patches
@@ -177,7 +178,8 @@ def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng
         delta = target - psi
         p2 = xp.real(probe) ** 2 + xp.imag(probe) ** 2
         if system is not None:
-            system.add_batch(group, probe, problem.ifft(spectrum * groups.ky), problem.ifft(spectrum * groups.kx), delta)
+            dy, dx = problem.ifft(spectrum * groups.ky), problem.ifft(spectrum * groups.kx)
+            system.add_batch(group, probe, dy, dx, delta)
         box = groups.box()
         if method == "gd" and not patchwise:
             # The exact (widened, for sub-pixel shifts) overlap majorises the group's loss.

@@ -67,7 +67,7 @@ def test_batched_subpixel_single_precision_on_array_api_strict(method):
 
 
 def test_batched_subpixel_gd_converges():
-    """Sub-pixel positions: each group step uses the widened overlap (measured: 10x lower residual than full batch in 30 sweeps)."""
+    """Sub-pixel positions: each group step uses the widened overlap (measured: residual 10x below full batch's in 30 sweeps)."""
     obj, probe, _, _ = _case()
     positions = np.clip(ptycho.fermat_spiral(40, obj.shape, probe.shape, integer=False), 0.6, 31.4)
     scan = ptycho.simulate(obj, probe, positions)
