@@ -395,25 +395,24 @@ def combine_into(out, a: float, x, b: float, y):
     if not _combine_checked:
         _combine_kernel, _combine_in_place_kernel = compiled(_combine_flat), compiled(_combine_flat_in_place)
         _combine_checked = True
-    if (_combine_kernel is not None and type(out) is np.ndarray and type(x) is np.ndarray
-            and type(y) is np.ndarray and out.dtype == x.dtype == y.dtype
-            and out.dtype in (np.float32, np.float64) and out.shape == x.shape == y.shape
-            and out.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous):
-        t = out.dtype.type
-        if out is y:
-            x, y, a, b = y, x, b, a
-        if out is x:
-            _combine_in_place_kernel(out.reshape(-1), t(a), t(b), y.reshape(-1))
-            return out
-        if not (np.may_share_memory(out, x) or np.may_share_memory(out, y)):
-            _combine_kernel(out.reshape(-1), t(a), x.reshape(-1), t(b), y.reshape(-1))
-            return out
+    if out is y:
+        x, y, a, b = y, x, b, a
+    if _combine_kernel is not None and type(out) is np.ndarray and type(x) is np.ndarray and type(y) is np.ndarray:
+        dtype = out.dtype
+        if (x.dtype == dtype and y.dtype == dtype and (dtype == np.float32 or dtype == np.float64)
+                and out.shape == x.shape == y.shape
+                and out.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous):
+            t = dtype.type
+            if out is x:
+                _combine_in_place_kernel(out.reshape(-1), t(a), t(b), y.reshape(-1))
+                return out
+            if not (np.may_share_memory(out, x) or np.may_share_memory(out, y)):
+                _combine_kernel(out.reshape(-1), t(a), x.reshape(-1), t(b), y.reshape(-1))
+                return out
     xp = array_namespace(out, x, y)
     if not (is_numpy(xp) or is_cupy(xp)):
         out[...] = a * x + b * y
         return out
-    if out is y:
-        x, y, a, b = y, x, b, a
     xp.multiply(x, a, out=out)
     if b == 1:
         out += y

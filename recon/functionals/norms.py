@@ -185,6 +185,8 @@ class L21(Functional):
         scale = float(scale)
         if not scale > 0:
             raise ValueError(f"scale must be > 0, got {scale}")
+        if self.axis in (0, -x.ndim) and tv_kernels.project_pairs(x, out, scale) is not None:
+            return out  # compiled, one pass (2-D gradients); tried first: a namespace lookup costs ~8 us
         xp = array_namespace(x, out)
         if not (is_numpy(xp) or is_cupy(xp)):
             n = self._group_norms(x)
@@ -193,8 +195,6 @@ class L21(Functional):
         if not -x.ndim <= self.axis < x.ndim:
             raise ValueError(f"axis must be in [-{x.ndim}, {x.ndim}) for an array of ndim {x.ndim}, got {self.axis}")
         axis = self.axis % x.ndim
-        if axis == 0 and tv_kernels.project_pairs(x, out, scale) is not None:  # compiled, one pass (2-D gradients)
-            return out
         n, tmp, radius = self._buffers(xp, x, axis, scale)
         head = (slice(None),) * axis
         for i in range(x.shape[axis]):

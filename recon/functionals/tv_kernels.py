@@ -147,16 +147,18 @@ def project_pairs(x, out, radius):
     ``x`` and ``out``: NumPy, C-contiguous, shape ``(2, ...)``, one float dtype; returns ``None`` (and
     does nothing) when the kernel is unavailable for them, so the caller takes its own path.
     """
-    if _project_kernel is None or not (type(x) is np.ndarray and type(out) is np.ndarray):
+    if _project_kernel is None or type(x) is not np.ndarray or type(out) is not np.ndarray:
         return None
-    if x.shape[0] != 2 or x.shape != out.shape or x.dtype != out.dtype or x.dtype not in (np.float32, np.float64) \
+    dtype = x.dtype
+    if x.shape[0] != 2 or out.shape != x.shape or out.dtype != dtype or not (dtype == np.float32 or dtype == np.float64) \
             or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    xf, of = x.reshape(2, -1), out.reshape(2, -1)
-    if x is out or np.may_share_memory(x, out):
-        if x.__array_interface__["data"][0] != out.__array_interface__["data"][0]:
-            return None  # partial overlap: leave it to the caller's path
-        _project_in_place_kernel(of[0], of[1], x.dtype.type(radius))
+    if x is out:
+        of = out.reshape(2, -1)
+        _project_in_place_kernel(of[0], of[1], dtype.type(radius))
+    elif np.may_share_memory(x, out):
+        return None  # partial overlap: leave it to the caller's path
     else:
-        _project_kernel(xf[0], xf[1], of[0], of[1], x.dtype.type(radius))
+        xf, of = x.reshape(2, -1), out.reshape(2, -1)
+        _project_kernel(xf[0], xf[1], of[0], of[1], dtype.type(radius))
     return out
