@@ -93,7 +93,7 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
     the current iterate is taken.  The objective is non-increasing and, if it is bounded below,
     every accumulation point of the iterates is a critical point (:math:`\nabla f(x^\star) = 0`).
     ``return_result=True`` gives the objective history and ``extras["stationarity"]``
-    :math:`= \|x - (x - \tau\nabla f(x))\|`.
+    :math:`= \tau\|\nabla f(x)\|` (the stationarity residual; :math:`g = 0` here).
 
     Raises
     ------
