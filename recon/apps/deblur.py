@@ -139,7 +139,7 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
         if tuple(x0.shape) != tuple(y.shape):
             raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected the shape of y {tuple(y.shape)}")
     data = L2DataFidelity(y, Convolution(kernel, tuple(y.shape), boundary=boundary))
-    f, g = _split(data, reg, weight, y, xp)
+    f, g = _split(data, reg, weight, y, xp, tol)
     if nonconvex:  # WCRR: FISTA has no guarantee on a non-convex objective; monotone APG does
         result = monotone_apg(f, g, x0, iters=iters, tol=tol, progress=progress, callback=callback)
     else:
@@ -167,12 +167,16 @@ def _check_kernel(kernel, y, xp):
     return kernel
 
 
-def _split(data, reg, weight, y, xp):
+def _split(data, reg, weight, y, xp, tol=1e-5):
     """Smooth part ``f`` and prox part ``g`` of the objective for FISTA."""
     if weight == 0:
         return data, Zero()
     if reg == "tv":
-        return data, weight * TV()
+        # the inner tolerance follows the outer one: with TV's default 1e-4 relative gap the prox's error
+        # (camera crop, Gaussian 1.5, 1% noise) kept FISTA's relative change above 1e-5 for 1000 iterations;
+        # with 1e-6 it stops after 200 at an objective 4e-5 (relative) lower.  float32 certifies down to ~1e-6.
+        floor = 1e-6 if y.dtype == xp.float32 else 1e-10
+        return data, weight * TV(inner_tol=min(1e-4, max(0.1 * tol, floor)))
     if reg == "wavelet":
         if not is_numpy(xp):
             raise TypeError(f"reg='wavelet' needs a NumPy array (pywavelets), got a {type(y).__module__} array")

@@ -134,10 +134,16 @@ def test_warm_start_reuses_the_dual_variable():
     u1 = tv.prox(f, 0.1)
     first = tv.last_inner["iterations"]
     u2 = tv.prox(f, 0.1)
-    assert tv.last_inner["iterations"] == 0 and tv.last_inner["converged"]
+    assert tv.last_inner["iterations"] == 0 and tv.last_inner["converged"]  # the same input: no work
     assert np.array_equal(u1, u2) and u2 is not u1
     tv.prox(f + 0.01 * RNG.standard_normal(f.shape), 0.1)
     assert 0 < tv.last_inner["iterations"] < first
+    # a new input close enough that the previous answer still meets the tolerance: it must move anyway
+    # (handing it back unchanged made FISTA see a zero step and stop)
+    g = f + 0.01 * RNG.standard_normal(f.shape)
+    u3 = tv.prox(g, 0.1)
+    u4 = tv.prox(g + 1e-9, 0.1)
+    assert tv.last_inner["iterations"] >= 1 and not np.array_equal(u3, u4)
     cold = TV(inner_tol=1e-5, warm_start=False)
     cold.prox(f, 0.1)
     cold.prox(f, 0.1)
