@@ -60,6 +60,14 @@ def pdhg_iteration_ratio(b, lam, iters, repeats=7):
         assert res.x.dtype == b.dtype
         return t
 
+    return per_iteration_ratio(run, b, iters, repeats)
+
+
+def per_iteration_ratio(run, b, iters, repeats):
+    """Median over repeats of (t(2m) − t(m)) / m, ``run(m)`` timing m iterations, over the unit timed right after.
+
+    Timing the unit (median of 100 adds) right after each pair lets both see the same machine load.
+    """
     run(3)  # compile kernels
     m = max(iters // 2, 10)
     ratios = [((run(2 * m) - run(m)) / m) / unit_cost(b.shape, b.dtype, 100) for _ in range(repeats)]
@@ -93,9 +101,7 @@ def breakdown(b, lam, repeats=50):
 def tv_prox_iteration_ratio(b, lam, iters, fused=True, repeats=7):
     """One inner iteration of ``TV().prox`` (Chambolle–Pock Alg. 2 on the same model) in ``np.add`` units.
 
-    Each repeat times m and 2m iterations, (t(2m) − t(m)) / m, and right after it the unit (median of
-    100 adds), so both see the same machine load; the median of the per-repeat ratios is returned.
-    ``fused=False`` hides the compiled kernel (recon/functionals/tv_kernels.py) so that the array-API
+    Timed by :func:`per_iteration_ratio`.  ``fused=False`` hides the compiled kernel (recon/functionals/tv_kernels.py) so that the array-API
     path is timed; ``None`` when the kernel is not available (numba missing or RECON_NUMBA=0).
     """
     from recon.functionals import TV, tv_kernels
@@ -113,15 +119,9 @@ def tv_prox_iteration_ratio(b, lam, iters, fused=True, repeats=7):
             tv.prox(b, lam)
             return time.perf_counter() - t0
 
-        run(2)  # compile
-        m = max(iters // 2, 10)
-        ratios = []
-        for _ in range(repeats):
-            t = (run(2 * m) - run(m)) / m
-            ratios.append(t / unit_cost(b.shape, b.dtype, 100))
+        return per_iteration_ratio(run, b, iters, repeats)
     finally:
         tv_kernels._iteration_kernel = kernel
-    return float(np.median(ratios))
 
 
 def skimage_iteration_cost(b, lam, iters):

@@ -381,8 +381,8 @@ def _combine_flat_in_place(x, a, b, y):
         x[i] = a * x[i] + b * y[i]
 
 
-_combine_kernel = _combine_in_place_kernel = None
-_combine_checked = False
+_combine_kernel = compiled(_combine_flat)
+_combine_in_place_kernel = compiled(_combine_flat_in_place)
 
 
 def combine_into(out, a: float, x, b: float, y):
@@ -391,10 +391,6 @@ def combine_into(out, a: float, x, b: float, y):
     One compiled pass on C-contiguous NumPy arrays of one float dtype (when numba is there), else
     two or three in-place ufunc passes (NumPy/CuPy) or plain assignment (other array-API libraries).
     """
-    global _combine_kernel, _combine_in_place_kernel, _combine_checked
-    if not _combine_checked:
-        _combine_kernel, _combine_in_place_kernel = compiled(_combine_flat), compiled(_combine_flat_in_place)
-        _combine_checked = True
     if out is y:
         x, y, a, b = y, x, b, a
     if _combine_kernel is not None and type(out) is np.ndarray and type(x) is np.ndarray and type(y) is np.ndarray:
