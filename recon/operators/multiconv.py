@@ -17,11 +17,15 @@ correlation transpose, i.e. ``conv_transpose2d``).
 
 Each layer is computed as one matrix product: the :math:`c_{l-1} K_l^2` shifted copies of the
 input (im2col) times the :math:`c_l \times c_{l-1} K_l^2` kernel matrix, in row blocks so the
-shifted copies stay small.  Only standard array-API calls are used.
+shifted copies stay small.  NumPy arrays take :mod:`~recon.operators.multiconv_cpu` (padded planes
+in which every shift is a contiguous slice, products written in place, compiled im2col/col2im
+when numba is installed, and :meth:`MultiConvolution.sandwich` fused block by block); any other
+library takes the standard-only path here.
 """
 from __future__ import annotations
 
 from ..backend import array_namespace, check_finite, is_cupy, is_numpy
+from . import multiconv_cpu
 from .base import LinearOperator
 
 __all__ = ["MultiConvolution"]
@@ -80,6 +84,7 @@ class MultiConvolution(LinearOperator):
         self.kernels = kernels
         self.channels = [c0] + [k.shape[0] for k in kernels]
         self._cache = {}
+        self._planes = {}  # dtype -> idle multiconv_cpu.Planes (one per concurrent call)
 
     def _kernels_as(self, dtype):
         """Kernel matrices ``(c_l, c_{l-1} K_l^2)`` in ``dtype``, with their transposes."""
@@ -133,7 +138,21 @@ class MultiConvolution(LinearOperator):
                         out[:, rows, cols] = out[:, rows, cols] + z[:, a, b, :, :]
         return out[:, r : r + h, r : r + w]
 
+    def _planes_call(self, fn, dtype, *args):
+        """``fn(planes, *args)`` with a :class:`~recon.operators.multiconv_cpu.Planes` of ``dtype`` from the pool."""
+        pool = self._planes.setdefault(dtype, [])
+        try:
+            planes = pool.pop()
+        except IndexError:  # none idle: this is the first call, or another thread holds them
+            planes = multiconv_cpu.Planes(self.kernels, self.shape_out[1:], dtype)
+        try:
+            return fn(planes, *args)
+        finally:
+            pool.append(planes)
+
     def _forward(self, x):
+        if multiconv_cpu.usable(x, self.kernels):
+            return self._planes_call(multiconv_cpu.forward, x.dtype, x)
         xp = array_namespace(x, self.kernels[0])
         u = x if x.ndim == 3 else xp.reshape(x, (1, *x.shape))
         for k, (mat, _) in zip(self.kernels, self._kernels_as(x.dtype)):
@@ -141,11 +160,44 @@ class MultiConvolution(LinearOperator):
         return u
 
     def _adjoint(self, y):
+        if multiconv_cpu.usable(y, self.kernels):
+            return self._planes_call(multiconv_cpu.adjoint, y.dtype, y, len(self.shape_in) == 2)
         xp = array_namespace(y, self.kernels[0])
         v = y
         for k, (_, mat_t) in zip(reversed(self.kernels), reversed(self._kernels_as(y.dtype))):
             v = self._layer_adjoint(v, mat_t, k.shape[2])
         return v if len(self.shape_in) == 3 else xp.reshape(v, self.shape_in)
+
+    def sandwich(self, x, fn):
+        r""":math:`W^\top f(Wx)` for a channel-wise elementwise :math:`f`.
+
+        Parameters
+        ----------
+        x : array, shape ``shape_in``
+        fn : callable
+            ``fn(z)`` for ``z`` of shape ``(c_L, ...)`` (channel first), returning :math:`f(z)`
+            of the same shape and dtype; it may work in place and return ``z``.  It must act on
+            each entry alone (its channel may matter, its position may not): on NumPy it sees
+            blocks of rows, ``(c_L, rows, W + 2R)``, whose last ``2R`` columns are discarded.
+
+        Returns
+        -------
+        array, shape ``shape_in``
+
+        Notes
+        -----
+        On NumPy the last layer, :math:`f` and the last adjoint layer run block by block, so
+        :math:`Wx` (``c_L`` channels) is never stored whole: the gradient of a ridge regularizer
+        (:math:`\nabla R = W^\top\sigma(Wx)`) costs two matrix products a block and little else.
+        """
+        self._check(x, self.shape_in, "x")
+        if multiconv_cpu.usable(x, self.kernels):
+            def apply(block):
+                out = fn(block)
+                if out is not block:
+                    block[...] = out
+            return self._planes_call(multiconv_cpu.sandwich, x.dtype, x, apply, len(self.shape_in) == 2)
+        return self._adjoint(fn(self._forward(x)))
 
     def _norm_dtype(self, xp):
         return self.kernels[0].dtype
