@@ -42,9 +42,12 @@ def _im2col(src, q0, offsets, cols):
     n = cols.shape[1]
     for c in range(src.shape[0]):
         for t in range(taps):
-            o = q0 + offsets[t]
+            # slices first: indexing with j from range() alone lets LLVM drop the negative-index
+            # test and vectorise (about 8x faster than src[c, o + j])
+            s = src[c, q0 + offsets[t] : q0 + offsets[t] + n]
+            d = cols[c * taps + t]
             for j in range(n):
-                cols[c * taps + t, j] = src[c, o + j]
+                d[j] = s[j]
 
 
 def _col2im(z, q0, offsets, dst):
@@ -53,9 +56,10 @@ def _col2im(z, q0, offsets, dst):
     n = z.shape[1]
     for c in range(dst.shape[0]):
         for t in range(taps):
-            o = q0 + offsets[t]
+            d = dst[c, q0 + offsets[t] : q0 + offsets[t] + n]
+            s = z[c * taps + t]
             for j in range(n):
-                dst[c, o + j] += z[c * taps + t, j]
+                d[j] += s[j]
 
 
 _im2col_kernel = compiled(_im2col)
@@ -112,16 +116,14 @@ class Planes:
         return self._grid(plane)[:, R : R + self.h, R : R + self.w]
 
     def _zero_columns(self, plane):
+        """Zero the padding columns, where a layer's unused grid columns land.
+
+        The rows above and below are never written in an input plane, and never read from an
+        accumulator (a layer reads its source at offsets ``R W_p + R + q``, ``q < H W_p``).
+        """
         g = self._grid(plane)
         g[:, :, : self.pad] = 0
         g[:, :, self.pad + self.w :] = 0
-
-    def _zero_padding(self, plane):
-        g = self._grid(plane)
-        g[:, : self.pad] = 0
-        g[:, self.pad + self.h :] = 0
-        plane[:, (self.h + 2 * self.pad) * self.wp :] = 0
-        self._zero_columns(plane)
 
     def _blocks(self, layer):
         """``(q0, rows, L)`` of each row block of ``layer``: grid start, row count, grid length."""
@@ -189,7 +191,7 @@ class Planes:
     def adjoint_layer(self, layer):
         """``accum[layer + 1] -> accum[layer]`` (not the last layer)."""
         src, start = self.accum[layer + 1], self.pad * self.wp + self.pad
-        self._zero_padding(src)
+        self._zero_columns(src)
         self.accum[layer].fill(0)
         for q0, _, length in self._blocks(layer):
             self._adjoint_block(layer, src[:, start + q0 : start + q0 + length], q0)

@@ -1,0 +1,71 @@
+"""LinearSpline.scaled: the compiled one-pass kernel against the array-API path (shapes, dtypes, in place,
+values beyond the knots, NaN and infinity), and when the kernel is not used."""
+import numpy as np
+import pytest
+
+from recon.functionals import LinearSpline, spline_kernels
+
+needs_numba = pytest.mark.skipif(spline_kernels._scaled_rows_kernel is None,
+                                 reason="numba not installed or RECON_NUMBA=0")
+
+
+def _spline(seed=0, knots=21):
+    # slopes of both signs and non-flat end segments: the extension beyond the knots matters
+    return LinearSpline(np.random.default_rng(seed).standard_normal(knots), -0.1, 0.1)
+
+
+def _array_api(spline, z, scale, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(spline_kernels, "_scaled_rows_kernel", None)
+        assert not spline_kernels.usable(z, scale)
+        return spline.scaled(z, scale)
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(1,), (3,), (5, 1), (4, 257), (2, 3, 300), (60, 7, 13)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_equals_array_api_path(shape, dtype, monkeypatch):
+    s = _spline()
+    rng = np.random.default_rng(1)
+    z = (0.3 * rng.standard_normal(shape)).astype(dtype)  # about a third beyond [-0.1, 0.1] after scaling
+    scale = rng.uniform(0.5, 2, (shape[0],) + (1,) * (len(shape) - 1)).astype(dtype)
+    assert spline_kernels.usable(z, scale)
+    want = _array_api(s, z, scale, monkeypatch)
+    got = s.scaled(z, scale)
+    assert got.dtype == dtype and got.shape == z.shape
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    assert np.max(np.abs(got - want)) <= tol * np.max(np.abs(want))
+    inplace = z.copy()
+    assert s.scaled(inplace, scale, out=inplace) is inplace
+    assert np.array_equal(inplace, got)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernel_propagates_nan_and_infinity(dtype, monkeypatch):
+    """NaN gives NaN (the array-API path raises IndexError there: NaN has no segment); infinities as that path."""
+    s = _spline(2)
+    z = np.array([[np.nan, np.inf, -np.inf, 0.01]], dtype=dtype)
+    scale = np.ones((1, 1), dtype)
+    got = s.scaled(z, scale)
+    assert np.isnan(got[0, 0])
+    want = _array_api(s, z[:, 1:].copy(), scale, monkeypatch)
+    assert np.array_equal(np.isinf(got[0, 1:]), np.isinf(want[0])) and np.array_equal(np.isnan(got[0, 1:]), np.isnan(want[0]))
+    assert np.array_equal(np.sign(got[0, 1:3]), np.sign(want[0, :2]))
+    assert np.isclose(got[0, 3], want[0, 2])
+
+
+def test_other_scales_and_layouts_take_the_array_api_path():
+    s = _spline(3)
+    rng = np.random.default_rng(4)
+    z = 0.1 * rng.standard_normal((3, 4, 5))
+    full = rng.uniform(0.5, 2, (3, 4, 5))  # not one value per channel
+    fortran = np.asfortranarray(z)
+    assert not spline_kernels.usable(z, full)
+    assert not spline_kernels.usable(fortran, np.ones((3, 1, 1)))
+    assert not spline_kernels.usable(z, np.ones((3, 1, 1), np.float32))  # mixed dtypes
+    ref = np.array([s(np.array([v * f]))[0] / f for v, f in zip(z.ravel(), full.ravel())]).reshape(z.shape)
+    assert np.allclose(s.scaled(z, full), ref, atol=1e-12)
+    out = np.empty_like(z)
+    assert s.scaled(fortran, np.full((3, 1, 1), 2.0), out=out) is out
+    assert np.allclose(out, s(2 * z) / 2, atol=1e-12)
