@@ -13,9 +13,12 @@ noise level ``sigma``:
 * ``"wcrr"``: the published WCRR-NN (recon ships no WCRR weights: without the checkpoint folder
   this raises :class:`FileNotFoundError` naming it).  :math:`R` is weakly convex and the sparse-view
   problem is non-convex, so the solver is the monotone accelerated proximal gradient of Li & Lin
-  (2015), :func:`recon.apps.ridge_solve.monotone_apg`, with the same step and prox: the objective
+  (2015), :func:`recon.solvers.monotone_apg`, with the same step and prox: the objective
   is non-increasing and every accumulation point of the iterates is a critical point
-  (:math:`0 \in \nabla D(x) + w\nabla R(x) + N_{\{x\ge0\}}(x)`).
+  (:math:`0 \in \nabla D(x) + w\nabla R(x) + N_{\{x\ge0\}}(x)`).  It stops on the relative
+  change or on the relative stationarity residual of its last step, both ``tol``.
+
+Both start from ``x0`` (:func:`recon.ct.reconstruct` passes the FBP by default).
 """
 from __future__ import annotations
 
@@ -23,8 +26,7 @@ import math
 
 from ..functionals import L2DataFidelity, NonNegativity
 from ..functionals.ridge import RidgeRegularizer
-from ..solvers import fista
-from .ridge_solve import monotone_apg
+from ..solvers import fista, monotone_apg
 
 __all__ = ["ridge_reconstruct", "DEFAULT_SIGMA"]
 
@@ -61,7 +63,8 @@ def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, cal
     g = NonNegativity() if nonneg else None
     name = reg.upper() + "-NN" if isinstance(reg, str) else "ridge regularizer"
     if R.weak_convexity > 0 and weight > 0:
-        result = monotone_apg(f, g, x0, iters=iters, tol=tol, callback=callback, progress=progress)
+        result = monotone_apg(f, g, x0, iters=iters, tol=tol, stationarity_tol=tol, callback=callback,
+                              progress=progress)
         how = "monotone APG (Li & Lin 2015)"
     else:
         result = fista(f, g, x0, iters=iters, tol=tol, callback=callback, progress=progress)
