@@ -21,6 +21,11 @@ Problem: ``skimage.data.camera()`` in [0, 1], Gaussian noise σ = 25/255 (seeded
 Each line has the PyTorch time beside recon's and ``ratio = recon / torch`` (below 1: recon faster),
 the PSNR of both results and their largest difference, the thread counts and the 1-minute load.
 
+Threads: ``--threads N`` gives both sides N threads: ``torch.set_num_threads(N)`` and, for recon,
+``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` set before NumPy loads (recon's
+parallelism is the BLAS's: its compiled kernels run on one thread).  Without it, each side takes
+its library's default (all cores for both).  ``blas_threads`` reports what the BLAS uses.
+
     nice python benchmarks/bench_ridge.py [--repeat 3] [--iters 100] [--denoise-repeat 1] [--threads N]
 
 One JSON line per case on stdout.  The machine may be shared: compare ratios from the same run.
@@ -30,18 +35,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
-from pathlib import Path
-
-import numpy as np
-
-from recon.data import camera
-from recon.metrics import psnr
 
 SIGMA = 25 / 255
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _blas_threads():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.environ.get("OPENBLAS_NUM_THREADS")
+    return [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
 
 
 def _model():
+    import numpy as np
+
     from recon.learned.weights import load_published, shared_data_root
 
     folder = shared_data_root() / "weights" / "wcrr-nn"
@@ -79,9 +90,17 @@ def main():
     parser.add_argument("--tol-case", action="store_true", help="also run both to relative change 1e-4")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        if "numpy" in sys.modules:  # pragma: no cover - the variables would be read too late
+            raise RuntimeError("--threads must be applied before NumPy is imported")
+        for name in _THREAD_VARIABLES:
+            os.environ[name] = str(args.threads)
+    import numpy as np
     import torch
 
+    from recon.data import camera
     from recon.learned.train import from_regularizer
+    from recon.metrics import psnr
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -94,7 +113,7 @@ def main():
 
     def common():
         return {"model": source, "shape": list(noisy.shape), "dtype": "float32", "torch": torch.__version__,
-                "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+                "torch_threads": torch.get_num_threads(), "blas_threads": _blas_threads(), "cpus": os.cpu_count(),
                 "load_1min": round(os.getloadavg()[0], 2), "weak_convexity": round(reg.weak_convexity, 3)}
 
     reg.grad(noisy), twin.grad(tnoisy)  # warm-up: caches, allocator, oneDNN primitives
