@@ -38,13 +38,14 @@ def _torch():
     return torch
 
 
-def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32"):
+def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32", learn_scale=False):
     r"""A ``torch.nn.Module`` with ``grad(x)``, ``value(x)``, ``prox(y, lam)``, ``t_step(y, lam, t)``.
 
     Parameters as :class:`~recon.functionals.RidgeRegularizer`: ``kernels`` (list of
     ``(c_out, c_in, K, K)``), activation ``coefficients`` on the uniform grid ``[x_min, x_max]``,
     per-channel ``scale``.  Images are tensors of shape ``(B, 1, H, W)``.  Use
-    :func:`from_regularizer` to mirror a recon regularizer.
+    :func:`from_regularizer` to mirror a recon regularizer.  The scales are stored as
+    ``log_scale``, a parameter trained only when ``learn_scale``.
     """
     torch = _torch()
     tdtype = getattr(torch, dtype)
@@ -59,7 +60,12 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32")
             self.step = (self.x_max - self.x_min) / (len(coefficients) - 1)
             c = len(np.asarray(kernels[-1]))
             s = np.ones(c) if scale is None else np.asarray(scale, dtype=np.float64)
-            self.register_buffer("scale", torch.as_tensor(s, dtype=tdtype).view(1, c, 1, 1))
+            self.log_scale = torch.nn.Parameter(torch.as_tensor(np.log(s), dtype=tdtype).view(1, c, 1, 1),
+                                                requires_grad=bool(learn_scale))
+
+        @property
+        def scale(self):
+            return torch.exp(self.log_scale)
 
         def conv(self, x):
             for w in self.weights:
@@ -238,7 +244,7 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
     model.project()
     if learn_lam:
         model.log_lam = torch.nn.Parameter(torch.tensor(math.log(lam), dtype=model.coefficients.dtype))
-    params = [p for n, p in model.named_parameters() if n != "log_lam"]
+    params = [p for n, p in model.named_parameters() if n != "log_lam" and p.requires_grad]
     groups = [{"params": params}] + ([{"params": [model.log_lam], "lr": 10 * lr}] if learn_lam else [])
     opt = torch.optim.Adam(groups, lr=lr)  # log(lam) is one scalar: a larger step lets it move in few steps
     done, losses = 0, []
