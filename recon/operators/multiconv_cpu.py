@@ -22,18 +22,29 @@ adjoint layer fused block by block, so the widest array (60 channels for the pub
 only ever exists one block of rows at a time, in cache.  Buffers are kept per image size and
 dtype in a :class:`Planes` object; the operator keeps a small pool of them so concurrent calls
 from several threads each get their own.
+
+Each layer is a list of independent block tasks (:func:`~recon.operators.block_threads.run_steps`):
+with as many threads as the BLAS is set to use (and threadpoolctl installed), whole blocks go to
+whichever thread is free, each with a single-threaded BLAS, and the threads meet between layers.
+Blocks write disjoint rows of the next plane; the col2im of neighbouring blocks overlap by
+:math:`2R` rows, so those additions take a lock.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from ..backend import compiled
+from . import block_threads
 
 __all__ = ["Planes", "usable", "forward", "adjoint", "sandwich"]
 
 # Row blocks hold about this many elements of shifted copies (512k: 2 MB in float32), so a block's
 # copies, product and col2im stay in a core's L2/L3 (measured best at 4-8 rows of 512 for 8 -> 60).
 _BLOCK_ELEMENTS = 1 << 19
+# Images smaller than this many pixels run on the calling thread (starting threads costs ~0.1 ms).
+_PARALLEL_PIXELS = 1 << 14
 
 
 def _im2col(src, q0, offsets, cols):
@@ -72,6 +83,14 @@ def usable(x, kernels) -> bool:
         type(k) is np.ndarray for k in kernels)
 
 
+class _Scratch:
+    """One thread's buffers: the shifted copies (or transposed products) and a last-layer block."""
+
+    def __init__(self, planes):
+        self.cols = np.empty(max(m.shape[1] * r for m, r in zip(planes.mats, planes.rows)) * planes.wp, planes.dtype)
+        self.block = np.empty(planes.channels[-1] * planes.rows[-1] * planes.wp, planes.dtype)
+
+
 class Planes:
     """Padded planes and scratch for one operator, image size and dtype (see the module notes).
 
@@ -99,12 +118,12 @@ class Planes:
                                          dtype=np.int64))
             self.rows.append(max(1, min(self.h, _BLOCK_ELEMENTS // (m.shape[1] * self.wp))))
         self.channels = [kernels[0].shape[1]] + [k.shape[0] for k in kernels]
+        self.layers = len(kernels)
         # inputs[l]: the input of layer l; accum[l]: the adjoint of layer l accumulates here
         self.inputs = [np.zeros((c, size), self.dtype) for c in self.channels[:-1]]
         self.accum = [np.zeros((c, size), self.dtype) for c in self.channels[:-1]]
-        cols = max(m.shape[1] * rows for m, rows in zip(self.mats, self.rows))
-        self.cols = np.empty(cols * self.wp, self.dtype)
-        self.block = np.empty(self.channels[-1] * self.rows[-1] * self.wp, self.dtype)
+        self.scratch = [_Scratch(self)]
+        self.col2im_lock = threading.Lock()
 
     # -- planes -------------------------------------------------------------------------------
     def _grid(self, plane):
@@ -115,7 +134,7 @@ class Planes:
         R = self.pad
         return self._grid(plane)[:, R : R + self.h, R : R + self.w]
 
-    def _zero_columns(self, plane):
+    def zero_columns(self, plane):
         """Zero the padding columns, where a layer's unused grid columns land.
 
         The rows above and below are never written in an input plane, and never read from an
@@ -125,18 +144,26 @@ class Planes:
         g[:, :, : self.pad] = 0
         g[:, :, self.pad + self.w :] = 0
 
-    def _blocks(self, layer):
+    def blocks(self, layer):
         """``(q0, rows, L)`` of each row block of ``layer``: grid start, row count, grid length."""
         step = self.rows[layer]
-        for r0 in range(0, self.h, step):
-            n = min(step, self.h - r0)
-            yield r0 * self.wp, n, n * self.wp
+        return [(r0 * self.wp, min(step, self.h - r0), min(step, self.h - r0) * self.wp)
+                for r0 in range(0, self.h, step)]
+
+    def threads(self):
+        """Threads for one call: the BLAS's setting, at most one a last-layer block, 1 for small images."""
+        if self.h * self.w < _PARALLEL_PIXELS:
+            return 1
+        threads = min(block_threads.blas_threads(), len(self.blocks(self.layers - 1)))
+        while len(self.scratch) < threads:
+            self.scratch.append(_Scratch(self))
+        return threads
 
     # -- one block ----------------------------------------------------------------------------
-    def _columns(self, layer, q0, length):
-        """The shifted copies of the block at ``q0``: ``(c_in K^2, length)``."""
+    def columns(self, s, layer, q0, length):
+        """The shifted copies of the block at ``q0`` in scratch ``s``: ``(c_in K^2, length)``."""
         src, offsets = self.inputs[layer], self.offsets[layer]
-        cols = self.cols[: offsets.size * src.shape[0] * length].reshape(-1, length)
+        cols = s.cols[: offsets.size * src.shape[0] * length].reshape(-1, length)
         if _im2col_kernel is not None:
             _im2col_kernel(src, q0, offsets, cols)
         else:
@@ -145,101 +172,125 @@ class Planes:
                 cols3[:, t] = src[:, q0 + o : q0 + o + length]
         return cols
 
-    def _adjoint_block(self, layer, v, q0):
+    def adjoint_block(self, s, layer, v, q0):
         """col2im of ``mats_t[layer] @ v`` (``v``: ``(c_out, L)``, unused columns zero) into ``accum[layer]``."""
         offsets, dst = self.offsets[layer], self.accum[layer]
         length = v.shape[1]
-        z = self.cols[: self.mats_t[layer].shape[0] * length].reshape(-1, length)
+        z = s.cols[: self.mats_t[layer].shape[0] * length].reshape(-1, length)
         np.matmul(self.mats_t[layer], v, out=z)
-        if _col2im_kernel is not None:
-            _col2im_kernel(z, q0, offsets, dst)
-        else:
-            z = z.reshape(dst.shape[0], offsets.size, length)
-            for t, o in enumerate(offsets.tolist()):
-                view = dst[:, q0 + o : q0 + o + length]
-                np.add(view, z[:, t], out=view)
+        with self.col2im_lock:  # neighbouring blocks add into 2R common rows
+            if _col2im_kernel is not None:
+                _col2im_kernel(z, q0, offsets, dst)
+            else:
+                z = z.reshape(dst.shape[0], offsets.size, length)
+                for t, o in enumerate(offsets.tolist()):
+                    view = dst[:, q0 + o : q0 + o + length]
+                    np.add(view, z[:, t], out=view)
 
-    # -- layers -------------------------------------------------------------------------------
+    def last_block(self, s, q0, n, length):
+        """The last layer's output on one block, in scratch: ``(c_L, rows, W_p)``, columns ``W:`` unused."""
+        block = s.block[: self.channels[-1] * length].reshape(self.channels[-1], length)
+        np.matmul(self.mats[-1], self.columns(s, self.layers - 1, q0, length), out=block)
+        return block.reshape(-1, n, self.wp)
+
+    def adjoint_last(self, s, block, q0):
+        """The last layer's adjoint of one block ``(c_L, rows, W_p)`` at grid ``q0``; zeroes its unused columns."""
+        block[:, :, self.w :] = 0
+        self.adjoint_block(s, self.layers - 1, block.reshape(block.shape[0], -1), q0)
+
+    # -- steps (lists of block tasks, see block_threads.run_steps) ----------------------------
+    def forward_steps(self):
+        """Layers ``0 .. L-2``: ``inputs[l] -> inputs[l + 1]``."""
+        start = self.pad * self.wp + self.pad
+        steps = []
+        for layer in range(self.layers - 1):
+            dst = self.inputs[layer + 1]
+            tasks = [lambda s, layer=layer, dst=dst, q0=q0, length=length:
+                     np.matmul(self.mats[layer], self.columns(s, layer, q0, length),
+                               out=dst[:, start + q0 : start + q0 + length])
+                     for q0, _, length in self.blocks(layer)]
+            steps.append((tasks, lambda dst=dst: self.zero_columns(dst)))
+        return steps
+
+    def last_step(self, block_fn):
+        """The last layer: ``block_fn(s, q0, n, length)`` a block; then the last accumulator's columns are zeroed."""
+        tasks = [lambda s, b=b: block_fn(s, *b) for b in self.blocks(self.layers - 1)]
+        then = (lambda: self.zero_columns(self.accum[-1])) if self.layers > 1 else None
+        return [(tasks, then)]
+
+    def adjoint_steps(self):
+        """Layers ``L-2 .. 0``: ``accum[l + 1] -> accum[l]``."""
+        start = self.pad * self.wp + self.pad
+        steps = []
+        for layer in range(self.layers - 2, -1, -1):
+            src = self.accum[layer + 1]
+            tasks = [lambda s, layer=layer, src=src, q0=q0, length=length:
+                     self.adjoint_block(s, layer, src[:, start + q0 : start + q0 + length], q0)
+                     for q0, _, length in self.blocks(layer)]
+            then = (lambda dst=self.accum[layer]: self.zero_columns(dst)) if layer else None
+            steps.append((tasks, then))
+        return steps
+
+    def run(self, steps):
+        threads = self.threads()
+        if threads == 1:
+            block_threads.run_steps(steps, self.scratch[:1])
+            return
+        with block_threads.single_threaded_blas() as single:
+            # a multithreaded BLAS called from several threads at once queues them: run alone then
+            block_threads.run_steps(steps, self.scratch[:threads] if single else self.scratch[:1])
+
+    # -- ends ---------------------------------------------------------------------------------
     def load(self, x):
         """Put the input image (``(H, W)`` or ``(c_0, H, W)``) in the first plane."""
         self.interior(self.inputs[0])[...] = x.reshape(self.channels[0], self.h, self.w)
 
-    def forward_layer(self, layer):
-        """``inputs[layer] -> inputs[layer + 1]`` (not the last layer)."""
-        dst, start = self.inputs[layer + 1], self.pad * self.wp + self.pad
-        for q0, _, length in self._blocks(layer):
-            np.matmul(self.mats[layer], self._columns(layer, q0, length),
-                      out=dst[:, start + q0 : start + q0 + length])
-        self._zero_columns(dst)
+    def clear_accumulators(self):
+        for plane in self.accum:
+            plane.fill(0)
 
-    def last_blocks(self):
-        """The last layer block by block: ``(r0, rows, block)`` with ``block`` ``(c_L, rows, W_p)``.
-
-        The block is scratch, overwritten by the next one; columns ``W:`` are unused.
-        """
-        layer = len(self.mats) - 1
-        for q0, n, length in self._blocks(layer):
-            block = self.block[: self.channels[-1] * length].reshape(self.channels[-1], length)
-            np.matmul(self.mats[layer], self._columns(layer, q0, length), out=block)
-            yield q0 // self.wp, n, block.reshape(-1, n, self.wp)
-
-    def adjoint_last(self, block, r0):
-        """The last layer's adjoint of one block ``(c_L, rows, W_p)`` at row ``r0``; zeroes its unused columns."""
-        block[:, :, self.w :] = 0
-        self._adjoint_block(len(self.mats) - 1, block.reshape(block.shape[0], -1), r0 * self.wp)
-
-    def adjoint_layer(self, layer):
-        """``accum[layer + 1] -> accum[layer]`` (not the last layer)."""
-        src, start = self.accum[layer + 1], self.pad * self.wp + self.pad
-        self._zero_columns(src)
-        self.accum[layer].fill(0)
-        for q0, _, length in self._blocks(layer):
-            self._adjoint_block(layer, src[:, start + q0 : start + q0 + length], q0)
-
-    def result(self, channels_only):
-        """The adjoint's output: a copy of the first accumulator's interior."""
+    def result(self, two_d):
+        """The adjoint's output: a copy of the first accumulator's interior, ``(H, W)`` when ``two_d``."""
         out = np.array(self.interior(self.accum[0]))
-        return out.reshape(self.h, self.w) if channels_only else out
+        return out.reshape(self.h, self.w) if two_d else out
 
 
 def forward(planes, x):
     """:math:`Wx` on the planes: ``(c_L, H, W)``."""
     planes.load(x)
-    for layer in range(len(planes.mats) - 1):
-        planes.forward_layer(layer)
     out = np.empty((planes.channels[-1], planes.h, planes.w), planes.dtype)
-    for r0, n, block in planes.last_blocks():
-        out[:, r0 : r0 + n] = block[:, :, : planes.w]
+
+    def block(s, q0, n, length):
+        r0 = q0 // planes.wp
+        out[:, r0 : r0 + n] = planes.last_block(s, q0, n, length)[:, :, : planes.w]
+
+    planes.run(planes.forward_steps() + planes.last_step(block))
     return out
-
-
-def _backward(planes, two_d):
-    planes_count = len(planes.mats)
-    for layer in range(planes_count - 2, -1, -1):
-        planes.adjoint_layer(layer)
-    return planes.result(two_d)
 
 
 def adjoint(planes, y, two_d):
     r""":math:`W^\top y` for ``y`` ``(c_L, H, W)``; ``(H, W)`` out when ``two_d``."""
-    last = len(planes.mats) - 1
-    planes.accum[last].fill(0)
-    rows = planes.rows[last]
-    for r0 in range(0, planes.h, rows):
-        n = min(rows, planes.h - r0)
-        block = planes.block[: y.shape[0] * n * planes.wp].reshape(y.shape[0], n, planes.wp)
-        block[:, :, : planes.w] = y[:, r0 : r0 + n]
-        planes.adjoint_last(block, r0)
-    return _backward(planes, two_d)
+    planes.clear_accumulators()
+
+    def block(s, q0, n, length):
+        r0 = q0 // planes.wp
+        b = s.block[: y.shape[0] * length].reshape(y.shape[0], n, planes.wp)
+        b[:, :, : planes.w] = y[:, r0 : r0 + n]
+        planes.adjoint_last(s, b, q0)
+
+    planes.run(planes.last_step(block) + planes.adjoint_steps())
+    return planes.result(two_d)
 
 
 def sandwich(planes, x, fn, two_d):
     r""":math:`W^\top f(Wx)`, ``f`` applied in place to blocks ``(c_L, rows, W_p)`` of :math:`Wx`."""
     planes.load(x)
-    for layer in range(len(planes.mats) - 1):
-        planes.forward_layer(layer)
-    planes.accum[-1].fill(0)
-    for r0, _, block in planes.last_blocks():
-        fn(block)
-        planes.adjoint_last(block, r0)
-    return _backward(planes, two_d)
+    planes.clear_accumulators()
+
+    def block(s, q0, n, length):
+        b = planes.last_block(s, q0, n, length)
+        fn(b)
+        planes.adjoint_last(s, b, q0)
+
+    planes.run(planes.forward_steps() + planes.last_step(block) + planes.adjoint_steps())
+    return planes.result(two_d)
