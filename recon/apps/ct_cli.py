@@ -29,6 +29,9 @@ def add_ct_parser(sub, *, weight, positive_int):
     p.add_argument("--weight", type=weight, default=None,
                    help="regularisation weight (tikhonov, tv, crr, wcrr: required)")
     p.add_argument("--iters", type=positive_int, default=None, help="iteration budget (iterative methods)")
+    p.add_argument("--noise-sigma", type=weight, default=None, dest="noise_sigma",
+                   help="crr, wcrr: the noise level (image units, e.g. 0.059 = 15/255) that sets the learned "
+                        "regularizer's scales; a tuning parameter like --weight (default 25/255)")
     p.add_argument("--filter", default="ram-lak", choices=FILTERS, help="FBP filter (default: %(default)s)")
     p.add_argument("--output", "-o", required=True, help="output image (.png: 8-bit, clipped to [0, 1]; "
                                                          ".tif: float32; .npy: exact)")
@@ -82,10 +85,13 @@ def run_ct(args) -> int:
         if sino.shape[0] != theta.size:
             raise UsageError(f"--angles: {theta.size} angles but the sinogram has {sino.shape[0]} rows "
                              f"(shape {tuple(sino.shape)} = (n_angles, n_detectors))")
+        if args.noise_sigma is not None and args.method not in ("crr", "wcrr"):
+            raise UsageError(f"--noise-sigma: only for --method crr or wcrr, got --method {args.method}")
         start = time.perf_counter()
         try:
             result = reconstruct(sino, theta, args.method, weight=args.weight, iters=args.iters,
-                                 filter=args.filter, progress=args.progress, return_result=True)
+                                 filter=args.filter, progress=args.progress, return_result=True,
+                                 sigma=args.noise_sigma)
         except (ValueError, TypeError) as err:
             raise UsageError(f"ct: {err}") from None
         except FileNotFoundError as err:  # --method wcrr without the published weights

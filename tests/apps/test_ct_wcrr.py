@@ -79,3 +79,22 @@ def test_wcrr_without_weights_names_the_missing_folder(monkeypatch, tmp_path, sp
     u, theta, p = sparse_view
     with pytest.raises(FileNotFoundError, match="wcrr-nn"):
         ct.reconstruct(p, theta, "wcrr", weight=0.5, shape=u.shape, iters=2)
+
+
+def test_cli_noise_sigma_reaches_the_regularizer(small_wcrr, sparse_view, tmp_path, monkeypatch, capsys):
+    from recon import cli, io
+
+    u, theta, p = sparse_view
+    monkeypatch.chdir(tmp_path)
+    io.write_image("sino.npy", p)
+    angles = f"0:180:{180 / theta.size}"
+    seen = []
+    real = weights._loaded["wcrr"]
+    monkeypatch.setattr(type(real), "at_noise_level", lambda self, s: seen.append(s) or self, raising=False)
+    real.noise_scaling = lambda s: real.scale  # a noise-level-aware stand-in
+    assert cli.main(["ct", "-i", "sino.npy", "--angles", angles, "--method", "wcrr", "--weight", "0.5",
+                     "--noise-sigma", "0.05", "--iters", "3", "-o", "rec.npy"]) == 0
+    assert seen == [0.05] and np.load("rec.npy").shape == u.shape
+    assert cli.main(["ct", "-i", "sino.npy", "--angles", angles, "--method", "tv", "--weight", "0.5",
+                     "--noise-sigma", "0.05", "-o", "tv.npy"]) == 2
+    assert "--noise-sigma" in capsys.readouterr().err
