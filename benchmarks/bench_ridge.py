@@ -22,9 +22,11 @@ Each line has the PyTorch time beside recon's and ``ratio = recon / torch`` (bel
 the PSNR of both results and their largest difference, the thread counts and the 1-minute load.
 
 Threads: ``--threads N`` gives both sides N threads: ``torch.set_num_threads(N)`` and, for recon,
-``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` set before NumPy loads (recon's
-parallelism is the BLAS's: its compiled kernels run on one thread).  Without it, each side takes
-its library's default (all cores for both).  ``blas_threads`` reports what the BLAS uses.
+``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS``/``OMP_NUM_THREADS`` set before NumPy loads (recon runs
+the row blocks of its multi-convolution on as many threads as the BLAS is set to, see
+``recon/operators/block_threads.py``; that needs threadpoolctl, else one thread).  Without it,
+each side takes its library's default (all cores for both).  ``blas_threads`` reports the BLAS
+setting.
 
     nice python benchmarks/bench_ridge.py [--repeat 3] [--iters 100] [--denoise-repeat 1] [--threads N]
 

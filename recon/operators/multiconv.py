@@ -19,8 +19,9 @@ Each layer is computed as one matrix product: the :math:`c_{l-1} K_l^2` shifted 
 input (im2col) times the :math:`c_l \times c_{l-1} K_l^2` kernel matrix, in row blocks so the
 shifted copies stay small.  NumPy arrays take :mod:`~recon.operators.multiconv_cpu` (padded planes
 in which every shift is a contiguous slice, products written in place, compiled im2col/col2im
-when numba is installed, and :meth:`MultiConvolution.sandwich` fused block by block); any other
-library takes the standard-only path here.
+when numba is installed, :meth:`MultiConvolution.sandwich` fused block by block, and the blocks
+on as many threads as the BLAS is set to use, see :mod:`~recon.operators.block_threads`); any
+other library takes the standard-only path here.
 """
 from __future__ import annotations
 
@@ -178,7 +179,8 @@ class MultiConvolution(LinearOperator):
             ``fn(z)`` for ``z`` of shape ``(c_L, ...)`` (channel first), returning :math:`f(z)`
             of the same shape and dtype; it may work in place and return ``z``.  It must act on
             each entry alone (its channel may matter, its position may not): on NumPy it sees
-            blocks of rows, ``(c_L, rows, W + 2R)``, whose last ``2R`` columns are discarded.
+            blocks of rows, ``(c_L, rows, W + 2R)``, whose last ``2R`` columns are discarded,
+            possibly from several threads at once (one block each).
 
         Returns
         -------
