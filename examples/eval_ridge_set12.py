@@ -33,10 +33,12 @@ by factors of 2 while the best value sits at the grid's edge (so the optimum is 
 the two ratio-√2 neighbours of the best.  The published models (``MODEL`` = ``crr``/``wcrr``)
 also have the noise level S (``at_noise_level(S/255)``): without ``--sigma`` it is tuned on the
 same image, over ``--sigmas`` (default 5, 10, 15, 20, 25, 30), the grid extended by its end
-steps while the best S sits at an end (down to > 0, up to 60), each S with its weight tuned by
+steps while the best S sits at an end (halving below the first step, down to 1; up to 60; the
+published models were trained on S in [0, 30]), each S with its weight tuned by
 the rule above (starting from the previous S's best weight); the √2 neighbours are added at the
 best S only.  One JSON line per tuning evaluation (PSNR, iterations, seconds, 1-minute load), per
-(method, image) on the reported images, then a summary line.
+(method, image) on the reported images, then a summary line.  ``--reuse FILE`` takes the tuning
+evaluations of an earlier run's output instead of recomputing them (same task, model, options).
 
 ``--methods`` picks among ``tv`` (the app's defaults), ``tv-converged`` (deblur: TV prox to inner
 relative gap 1e-8, FISTA to relative change 1e-7 or 1000 iterations; CT: as above) and ``ridge``.
@@ -62,7 +64,7 @@ BLUR, BLUR_NOISE = 1.5, 0.01
 CT_ANGLES, CT_NOISE = 30, 0.01
 START = {("deblur", "tv"): 2e-3, ("deblur", "ridge"): 1e-2, ("ct", "tv"): 0.2, ("ct", "ridge"): 10.0}
 SIGMAS = (5, 10, 15, 20, 25, 30)
-SIGMA_MAX = 60
+SIGMA_MIN, SIGMA_MAX = 1, 60
 TV_CONVERGED_CT = dict(iters=3000, tol=1e-7)
 
 
@@ -152,19 +154,22 @@ def _tune_weight(evaluate, start, points, refine=True):
     return max(scores, key=scores.get), scores
 
 
-def _tune(task, method, solve, clean, reg, start, sigma, sigmas):
+def _tune(task, method, solve, clean, reg, start, sigma, sigmas, reuse=(), model=None):
     """Best (weight, sigma in /255 or None) on the held-out image, printing every evaluation."""
     t0 = time.perf_counter()
     if reg.startswith("tv"):
         sigma = None
 
-    memo = {}
+    memo = {(d["weight"], d["sigma_255"]): d["psnr"] for d in reuse  # TV's do not depend on the model
+            if d.get("stage") == "tune" and d.get("task") == task and d.get("method") == method
+            and (reg.startswith("tv") or d.get("model") == model)}
 
     def evaluate(w, s):
         if (w, s) in memo:
             return memo[w, s]
         out = _run(solve, clean, reg, w, None if s is None else s / 255)
-        print(json.dumps({"task": task, "stage": "tune", "method": method, "weight": w, "sigma_255": s, **out,
+        print(json.dumps({"task": task, "stage": "tune", "method": method, "model": model, "weight": w,
+                          "sigma_255": s, **out,
                           "load": _load()}), flush=True)
         memo[w, s] = out["psnr"]
         return out["psnr"]
@@ -187,8 +192,9 @@ def _tune(task, method, solve, clean, reg, start, sigma, sigmas):
             w0 = tune_at(s, w0)[0]
         for _ in range(8):  # extend S while the best sits at an end of its grid
             best_s = max(grid, key=lambda s: per_sigma[s][1])
-            if best_s == grid[0] and grid[0] - (grid[1] - grid[0]) > 0:
-                grid.insert(0, grid[0] - (grid[1] - grid[0]))
+            if best_s == grid[0] and grid[0] > SIGMA_MIN:
+                lower = grid[0] - (grid[1] - grid[0])
+                grid.insert(0, max(lower if lower > 0 else grid[0] / 2, SIGMA_MIN))
                 tune_at(grid[0], per_sigma[best_s][0])
             elif best_s == grid[-1] and grid[-1] + (grid[-1] - grid[-2]) <= SIGMA_MAX:
                 grid.append(grid[-1] + (grid[-1] - grid[-2]))
@@ -218,7 +224,7 @@ def _preload_published(name):
     print(json.dumps({"stage": "load", "model": name, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
 
 
-def _versus_tv(task, folder, model, methods, sigma, sigmas, options):
+def _versus_tv(task, folder, model, methods, sigma, sigmas, options, reuse=()):
     import recon.learned.weights as weights
 
     if model.endswith(".npz"):
@@ -239,7 +245,7 @@ def _versus_tv(task, folder, model, methods, sigma, sigmas, options):
     for method in methods:
         start = START[(kind, "tv" if method.startswith("tv") else "ridge")]
         tuned[method] = _tune(task, method, _problem(task, tune_img, 0, options), tune_img, regs[method], start,
-                              sigma, sigmas)
+                              sigma, sigmas, reuse, model)
     rows = {m: {} for m in methods}
     for i, (name, clean) in enumerate(report.items()):
         solve = _problem(task, clean, i + 1, options)
@@ -280,7 +286,13 @@ if __name__ == "__main__":
                             help="S grid (/255 units) tuned over when --sigma is not given (default: %(default)s)")
         parser.add_argument("--ridge-iters", type=int, default=None, help="ridge solver: iteration cap (app default)")
         parser.add_argument("--ridge-tol", type=float, default=None, help="ridge solver: tolerance (app default)")
+        parser.add_argument("--reuse", default=None,
+                            help="JSON lines of an earlier run with the same task, model and options: its tuning "
+                                 "evaluations are taken instead of recomputed (the tuning rule is deterministic)")
         args = parser.parse_args()
+        reuse = []
+        if args.reuse:
+            reuse = [json.loads(line) for line in Path(args.reuse).read_text().splitlines() if line.startswith("{")]
         methods = args.methods.split(",")
         if not set(methods) <= {"tv", "tv-converged", "ridge"}:
             raise SystemExit(f"--methods: tv, tv-converged, ridge; got {args.methods!r}")
@@ -288,6 +300,6 @@ if __name__ == "__main__":
         if len(sigmas) < 2 or sigmas[0] <= 0:
             raise SystemExit(f"--sigmas: at least two values > 0, got {args.sigmas!r}")
         options = {k: v for k, v in (("iters", args.ridge_iters), ("tol", args.ridge_tol)) if v is not None}
-        _versus_tv(args.task, args.folder, args.model, methods, args.sigma, sigmas, options)
+        _versus_tv(args.task, args.folder, args.model, methods, args.sigma, sigmas, options, reuse)
     else:
         _denoise_table(sys.argv[1], sys.argv[2], float(sys.argv[3]))

@@ -27,8 +27,9 @@ from recon.learned.train_prox import train_crr_prox
 
 CONFIG = dict(batch=16, patch=40, sigma=25 / 255, lam=20.0, scale=5.0, init_clip=0.05, lr=4e-3, lr_spline=1e-4,
               lr_scale=5e-3, lr_lam=1e-2, decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101, x_range=0.1,
-              forward_tol=1e-3, backward_tol=1e-2, validation_images=8, validation_crop=96, validate_every=100,
-              checkpoint_every=25, seed=0)
+              forward_tol=1e-3, forward_iters=300, backward_tol=1e-2, validation_images=8, validation_crop=96,
+              validate_every=100, checkpoint_every=25, seed=0)
+TUNABLE = ("batch", "lr", "lr_spline", "lr_lam", "forward_tol", "seed")  # command-line overrides of CONFIG
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -37,6 +38,10 @@ if __name__ == "__main__":
     parser.add_argument("output")
     parser.add_argument("--minutes", type=float, default=55.0, help="training time limit (default 55)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    for key in TUNABLE:
+        kind = int if isinstance(CONFIG[key], int) else float
+        parser.add_argument("--" + key.replace("_", "-"), type=kind, default=CONFIG[key],
+                            help=f"train_crr_prox's {key} (default {CONFIG[key]})")
     parser.add_argument("--export-only", action="store_true")
     args = parser.parse_args()
     if Path(args.output).exists() and not args.export_only:
@@ -49,14 +54,15 @@ if __name__ == "__main__":
         logfile.flush()
 
     start = time.perf_counter()
-    config = dict(CONFIG, time_limit=args.minutes * 60, steps=0 if args.export_only else None)
+    recipe = dict(CONFIG, **{key: getattr(args, key) for key in TUNABLE})
+    config = dict(recipe, time_limit=args.minutes * 60, steps=0 if args.export_only else None)
     model, history = train_crr_prox(args.images, checkpoint=args.checkpoint, log=log, **config)
     wall = time.perf_counter() - start
     reg = to_regularizer(model)
     train = history["train"]
-    meta = dict(CONFIG, recipe="recon.learned.train_prox.train_crr_prox", minutes=args.minutes,
+    meta = dict(recipe, recipe="recon.learned.train_prox.train_crr_prox", minutes=args.minutes,
                 threads=args.threads, steps_done=len(train), wall_seconds_this_call=round(wall, 1),
-                train_seconds=round(train[-1]["seconds"], 1) if train else 0.0, lam=reg.extras["lam"],
+                train_seconds=round(train[-1]["seconds"], 1) if train else 0.0, lam_learned=reg.extras["lam"],
                 best_step=history["best"][0] if history["best"] else None,
                 validation=history["validation"])
     save_npz(args.output, reg, meta)

@@ -367,7 +367,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         regularizer's per-channel scales (published models; recon's own CRR-NN has none); a tuning
         parameter like ``weight`` (default 25/255).  It is *not* the noise of the sinogram: tune it
         with ``weight`` on a held-out image (see Notes).
-    x0 : array, "fbp" or None
+    x0 : array, "fbp", "zeros" or None
         Start of the iterative methods, an array of the image ``shape`` in the sinogram's library.
         Default: the FBP (``"fbp"``, ram-lak) for ``"crr"`` and ``"wcrr"``, zeros for the others
         (Landweber and CGLS are regularised by stopping early from zero).  With ``nonneg`` the start
@@ -451,11 +451,11 @@ def _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry):
         if x0 == "zeros":
             return xp.zeros(shape, dtype=sinogram.dtype, device=sinogram.device)
         if x0 != "fbp":
-            raise ValueError(f"x0 must be an array, 'fbp' or None, got {x0!r}")
+            raise ValueError(f"x0 must be an array, 'fbp', 'zeros' or None, got {x0!r}")
         x0 = fbp(sinogram, theta, shape=shape, **geometry)
     else:
         if not hasattr(x0, "shape"):
-            raise TypeError(f"x0 must be an array, 'fbp' or None, got {type(x0).__name__}")
+            raise TypeError(f"x0 must be an array, 'fbp', 'zeros' or None, got {type(x0).__name__}")
         try:
             array_namespace(sinogram, x0)
         except TypeError:
