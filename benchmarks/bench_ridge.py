@@ -2,7 +2,7 @@
 
 Model: the published WCRR-NN (``../shared/data/weights/wcrr-nn`` or ``$RECON_SHARED_DATA``; read
 with torch) at σ = 25/255 when readable; otherwise a deterministic WCRR of the same architecture
-built from the CRR-NN recon ships (``data/crr_sigma25_cpu23min.npz``): its trained 1 → 4 → 8 → 60
+built from the CRR-NN recon ships (``data/crr_sigma25_prox_cpu55min.npz``): its trained 1 → 4 → 8 → 60
 5×5 filters, the activation :math:`\varphi_{\mathrm{crr}} - 0.9\,\mathrm{clip}(t, \pm 0.05)/\|W\|^2`
 (weakly convex, ρ = 0.9 < 1, so the λ = 1 denoising problem stays convex) and per-channel scales
 ``linspace(0.8, 1.25, 60)`` (the role of WCRR's noise-level scaling).  The PyTorch peer is

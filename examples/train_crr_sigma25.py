@@ -3,7 +3,7 @@
 Usage (2 CPU cores, ~25 minutes; resumes from the checkpoint when re-run)::
 
     nice -n 5 python examples/train_crr_sigma25.py ../shared/data/images/bsd400-train run/crr25.pt \
-        data/crr_sigma25_cpu23min.npz [--export-only]
+        /tmp/crr_sigma25_tstep.npz [--export-only]   (recon now ships the prox-trained file instead)
 
 The recipe: t-step denoiser (t = 10) with a learned λ, batches of 16 patches of 40×40, Adam
 (lr 2e-3; 2e-2 for log λ), at most 23 minutes of training.  Then λ is calibrated for the

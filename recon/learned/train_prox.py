@@ -9,7 +9,7 @@ The denoiser recon runs at test time is the minimiser
 
 so this trainer fits :math:`\theta = (W, \varphi, s, \lambda)` to that map, not to a t-step
 surrogate (:func:`~recon.learned.train.train_crr`), whose learned :math:`\lambda` does not carry
-over to the prox (see ``data/crr_sigma25_cpu23min.md``).
+over to the prox (see the model card of the t-step file in git history, ``data/crr_sigma25_cpu23min.md``).
 
 **Forward.** :math:`x^\ast` by accelerated gradient with per-sample gradient restart, step
 :math:`1/(1 + \lambda\|W\|^2)` (slopes of :math:`\varphi` in [0, 1]), until every sample's

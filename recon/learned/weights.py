@@ -272,8 +272,8 @@ def shared_data_root() -> Path:
 
 _loaded = {}  # name -> regularizer: loading runs a 10-30 s power iteration, so do it once per process
 
-# recon's own weights (examples/train_crr_sigma25.py; model card beside the file), in the repository's data/
-SHIPPED = {"crr": "crr_sigma25_cpu23min.npz"}
+# recon's own weights (examples/train_crr_prox_sigma25.py; model card beside the file), in the repository's data/
+SHIPPED = {"crr": "crr_sigma25_prox_cpu55min.npz"}
 
 
 def shipped_path(name: str) -> Path:

@@ -23,7 +23,7 @@ def _crop():
 def test_shipped_file_is_small_and_documented():
     assert SHIPPED.is_file() and SHIPPED.stat().st_size < 100_000
     card = SHIPPED.with_suffix(".md").read_text()
-    assert "Set12" in card and "examples/train_crr_sigma25.py" in card
+    assert "Set12" in card and "examples/train_crr_prox_sigma25.py" in card
     reg = load_npz(SHIPPED)
     assert reg.noise_scaling is None and reg.weak_convexity == 0  # convex: non-decreasing activation
     assert sum(int(np.prod(k.shape)) for k in reg.kernels) > 10_000
