@@ -1,9 +1,11 @@
 """Train the CRR-NN that recon ships (data/crr_sigma25_<tag>.npz): a short CPU run, σ = 25.
 
-Usage (2 CPU cores, ~25 minutes; resumes from the checkpoint when re-run)::
+The t-step recipe of the model recon shipped before the prox-trained one
+(``examples/train_crr_prox_sigma25.py``).  Usage (2 CPU cores, ~25 minutes; resumes from the
+checkpoint when re-run)::
 
     nice -n 5 python examples/train_crr_sigma25.py ../shared/data/images/bsd400-train run/crr25.pt \
-        /tmp/crr_sigma25_tstep.npz [--export-only]   (recon now ships the prox-trained file instead)
+        run/crr_sigma25_tstep.npz [--export-only]
 
 The recipe: t-step denoiser (t = 10) with a learned λ, batches of 16 patches of 40×40, Adam
 (lr 2e-3; 2e-2 for log λ), at most 23 minutes of training.  Then λ is calibrated for the
