@@ -38,6 +38,47 @@ def _torch():
     return torch
 
 
+_POOL = []
+
+
+def _compiled_activation(model, z):
+    """``model.activation(z)`` by the compiled spline kernel, or ``None`` where it does not apply."""
+    from ..functionals import spline_kernels
+
+    torch = _torch()
+    if (spline_kernels._scaled_rows_kernel is None or z.device.type != "cpu" or z.ndim != 4
+            or z.dtype not in (torch.float32, torch.float64) or not z.is_contiguous() or z.requires_grad):
+        return None
+    zn = z.numpy()
+    dtype = zn.dtype
+    c = model.coefficients.detach().double().cpu().numpy()
+    d = np.diff(c)
+    a = (c[:-1] - np.arange(c.size - 1) * d).astype(dtype)
+    b = d.astype(dtype)
+    scale = model.scale.detach().double().cpu().numpy().reshape(-1)
+    batch, channels = zn.shape[:2]
+    rows = zn.reshape(batch * channels, -1)
+    s = np.tile(scale, batch).astype(dtype)
+    mul = (np.tile(scale, batch) / model.step).astype(dtype)
+    out = np.empty_like(rows)
+    shift, last = dtype.type(-model.x_min / model.step), dtype.type(c.size - 2)
+    kernel = spline_kernels._scaled_rows_kernel
+    workers = max(1, min(torch.get_num_threads(), batch))
+    if workers == 1:
+        kernel(rows, out, mul, shift, a, b, last, s)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not _POOL or _POOL[0]._max_workers < workers:
+            _POOL[:] = [ThreadPoolExecutor(workers)]
+        cuts = [channels * (batch * k // workers) for k in range(workers + 1)]
+        jobs = [_POOL[0].submit(kernel, rows[i:j], out[i:j], mul[i:j], shift, a, b, last, s[i:j])
+                for i, j in zip(cuts[:-1], cuts[1:]) if j > i]
+        for job in jobs:
+            job.result()
+    return torch.from_numpy(out.reshape(zn.shape))
+
+
 def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32", learn_scale=False):
     r"""A ``torch.nn.Module`` with ``grad(x)``, ``value(x)``, ``prox(y, lam)``, ``t_step(y, lam, t)``.
 
@@ -90,6 +131,18 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
 
         def grad(self, x):
             return self.conv_t(self.activation(self.conv(x)))
+
+        def grad_nograd(self, x):
+            """``grad(x)`` without autograd, its activation one compiled pass when it can be (training's solves).
+
+            Same formula, same order as :meth:`activation` up to rounding; numba's kernel of
+            :mod:`recon.functionals.spline_kernels` on CPU tensors (threads over the batch), else
+            :meth:`activation`.  The PyTorch peer of the benchmarks uses :meth:`grad`, not this.
+            """
+            with torch.no_grad():
+                z = self.conv(x)
+                out = _compiled_activation(self, z)
+                return self.conv_t(self.activation(z) if out is None else out)
 
         def value(self, x):
             tau, j = self._locate(self.scale * self.conv(x))

@@ -58,7 +58,7 @@ def prox_batch(model, y, lam, lipschitz, *, tol=1e-3, iters=200):
         t = torch.ones((y.shape[0], 1, 1, 1), dtype=y.dtype)
         k = 0
         for k in range(1, int(iters) + 1):
-            g = (v - y) + lam * model.grad(v)
+            g = (v - y) + lam * model.grad_nograd(v)
             z_new = v - step * g
             diff = z_new - z
             t_new = 0.5 * (1 + torch.sqrt(1 + 4 * t * t))

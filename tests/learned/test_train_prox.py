@@ -128,3 +128,25 @@ def test_train_crr_prox_runs_keeps_the_model_class_and_resumes(tmp_path):
     reg = to_regularizer(model)
     assert reg.extras["lam"] == pytest.approx(math.exp(float(model.log_lam.detach())))
     assert reg.weak_convexity == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_grad_nograd_is_grad(dtype, threads):
+    # the training solves' gradient (compiled activation, threads over the batch) is the autograd one
+    rng = np.random.default_rng(3)
+    kernels = [rng.standard_normal((2, 1, 3, 3)), rng.standard_normal((3, 2, 3, 3))]
+    grid = np.linspace(-0.5, 0.5, 41)
+    model = TorchRidge(kernels, 0.1 * np.tanh(4 * grid) + 0.05 * grid, -0.5, 0.5,  # sloped ends: extension
+                       scale=np.array([1.0, 1.3, 0.8]), dtype=dtype, learn_scale=True)
+    x = torch.from_numpy(rng.standard_normal((5, 1, 9, 7))).to(getattr(torch, dtype))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fast = model.grad_nograd(x)
+    finally:
+        torch.set_num_threads(before)
+    slow = model.grad(x).detach()
+    assert fast.dtype == x.dtype and fast.shape == x.shape and not fast.requires_grad
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    assert float(torch.max(torch.abs(fast - slow))) <= tol * float(torch.max(torch.abs(slow)))
