@@ -6,7 +6,7 @@ r"""Learned ridge regularizers: CRR-NN (convex) and WCRR (weakly convex).
 
 with :math:`W` a :class:`~recon.operators.MultiConvolution` (e.g. 1 → 4 → 8 → 60 channels,
 5×5 kernels), :math:`\varphi` a learned :class:`~recon.functionals.splines.LinearSpline`
-(the activation, shared by all channels), :math:`\Phi` its exact integral with
+(the activation, shared by all channels, or one per channel), :math:`\Phi` its exact integral with
 :math:`\Phi(0) = 0` and :math:`s_c > 0` per-channel scales (1 for CRR-NN; for WCRR they depend
 on the noise level, see :meth:`RidgeRegularizer.at_noise_level`).  Then
 
@@ -52,7 +52,10 @@ class RidgeRegularizer(Functional):
         The layers of :math:`W` (see :class:`~recon.operators.MultiConvolution`), one input
         channel.  They fix the array library of the images.
     activation : LinearSpline
-        :math:`\varphi`, the derivative of the (unscaled) potential.
+        :math:`\varphi`, the derivative of the (unscaled) potential: one spline shared by all
+        channels (WCRR, the CRR-NN of the WCRR code), or one per output channel of :math:`W`
+        (coefficients ``(C, K)``: the original CRR-NN), :math:`\varphi_c` in place of
+        :math:`\varphi` in every formula above.
     scale : array_like of C floats > 0, optional
         Per-channel scales :math:`s_c` (default 1).
     noise_scaling : callable, optional
@@ -82,6 +85,9 @@ class RidgeRegularizer(Functional):
         if self.kernels[0].shape[1] != 1:
             raise ValueError(f"kernels[0] must take 1 input channel, got {self.kernels[0].shape[1]}")
         self.channels = int(self.kernels[-1].shape[0])
+        if activation.channels is not None and activation.channels != self.channels:
+            raise ValueError(f"activation must have one spline per output channel ({self.channels}) or one shared "
+                             f"spline, got {activation.channels} splines")
         self.activation = activation
         self.scale = self._check_scale(np.ones(self.channels) if scale is None else scale)
         if noise_scaling is not None and not callable(noise_scaling):
@@ -122,7 +128,7 @@ class RidgeRegularizer(Functional):
 
     @property
     def weak_convexity(self) -> float:
-        return self.w_norm**2 * max(-self.activation.slope_min, 0.0)
+        return self.w_norm**2 * max(0.0, -self.activation.slope_min)
 
     def at_noise_level(self, sigma) -> "RidgeRegularizer":
         """The same regularizer with the scales :math:`s_c(\\sigma)` of the noise level ``sigma``.

@@ -18,8 +18,9 @@ __all__ = ["usable", "scaled_rows"]
 _CHUNK = 256
 
 
-def _scaled_rows(z, out, mul, shift, a, b, last, scale):
-    """``out[c, j] = (a[k] + t b[k]) / scale[c]`` with ``t = z[c, j] mul[c] + shift``, ``k = clip(t, 0, last)``.
+def _scaled_rows(z, out, mul, shift, a, b, last, scale, rows):
+    """``out[c, j] = (a[k] + t b[k]) / scale[c]`` with ``t = z[c, j] mul[c] + shift``,
+    ``k = rows[c] + clip(t, 0, last)`` (``rows``: each row's offset in the tables, 0 for a shared spline).
 
     ``out`` may be ``z``.  A NaN ``t`` takes segment 0 (comparisons with NaN are false), so it
     propagates to the output instead of indexing out of bounds.  In chunks: the grid coordinates
@@ -33,6 +34,7 @@ def _scaled_rows(z, out, mul, shift, a, b, last, scale):
     for c in range(z.shape[0]):
         m = mul[c]
         inv = 1 / scale[c]
+        base = np.int32(rows[c])
         for j0 in range(0, n, _CHUNK):
             size = min(_CHUNK, n - j0)
             zc = z[c, j0 : j0 + size]
@@ -44,7 +46,7 @@ def _scaled_rows(z, out, mul, shift, a, b, last, scale):
                 index[j] = np.int32(u)
                 coord[j] = t
             for j in range(size):
-                k = index[j]
+                k = index[j] + base
                 oc[j] = (a[k] + coord[j] * b[k]) * inv
 
 
@@ -64,14 +66,16 @@ def usable(z, scale) -> bool:
     )
 
 
-def scaled_rows(z, mul, shift, a, b, last, scale, out):
+def scaled_rows(z, mul, shift, a, b, last, scale, out, rows=None):
     """One pass of the scaled spline over ``z`` (C, ...): see :func:`_scaled_rows`.  Returns ``out``.
 
     ``mul`` (C,) is ``scale / h``, ``shift`` the scalar ``-x_min / h``, ``a``, ``b`` the segment
-    tables, ``last`` the last segment index, all in ``z``'s dtype; ``out`` C-contiguous like ``z``.
+    tables, ``last`` the last segment index, all in ``z``'s dtype; ``out`` C-contiguous like ``z``;
+    ``rows`` (C,) integers, row ``c``'s offset in the tables (default 0: one shared spline).
     """
     c = z.shape[0]
     t = z.dtype.type
+    rows = np.zeros(c, np.int64) if rows is None else np.asarray(rows, np.int64).reshape(c)
     _scaled_rows_kernel(z.reshape(c, -1), out.reshape(c, -1), mul.reshape(c), t(shift), a, b, t(last),
-                        scale.reshape(c))
+                        scale.reshape(c), rows)
     return out

@@ -63,16 +63,18 @@ def _compiled_activation(model, z):
     out = np.empty_like(rows)
     shift, last = dtype.type(-model.x_min / model.step), dtype.type(c.size - 2)
     kernel = spline_kernels._scaled_rows_kernel
+    zero_rows = np.zeros(batch * channels, np.int64)
     workers = max(1, min(torch.get_num_threads(), batch))
     if workers == 1:
-        kernel(rows, out, mul, shift, a, b, last, s)
+        kernel(rows, out, mul, shift, a, b, last, s, zero_rows)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         if not _POOL or _POOL[0]._max_workers < workers:
             _POOL[:] = [ThreadPoolExecutor(workers)]
         cuts = [channels * (batch * k // workers) for k in range(workers + 1)]
-        jobs = [_POOL[0].submit(kernel, rows[i:j], out[i:j], mul[i:j], shift, a, b, last, s[i:j])
+        jobs = [_POOL[0].submit(kernel, rows[i:j], out[i:j], mul[i:j], shift, a, b, last, s[i:j],
+                                   zero_rows[i:j])
                 for i, j in zip(cuts[:-1], cuts[1:]) if j > i]
         for job in jobs:
             job.result()

@@ -31,8 +31,25 @@ How each tensor maps (what the authors' model does at inference, reproduced here
     :meth:`~recon.functionals.RidgeRegularizer.at_noise_level` with :math:`\sigma` in the units of
     a [0, 1] image (25/255 for the usual ":math:`\sigma = 25`").
 
-The original CRR-NN checkpoints (``convex_ridge_regularizers``, ``Sigma_*_t_*``: one spline per
-channel, 1 → 8 → 32 channels, 7×7) have another layout and are not read here.
+The original CRR-NN checkpoints of Goujon et al. (2023) (``convex_ridge_regularizers``,
+``trained_models/Sigma_*_t_*``; config keys ``net_params``, ``activation_params``) map differently:
+
+``conv_layer.conv_layers.{l}.parametrizations.weight.original`` (1 → 8 → 32 channels, 7×7)
+    Every layer is zero-mean parametrised (``original - mean(original, axis=(1, 2, 3))``); the
+    kernels are used as they are (not normalised): :math:`\|W\|` is computed by the same
+    256×256 power method and only enters the step size.
+``activation.coefficients_vect`` (32 × 21 values, knots on :math:`[-r, r]`, ``knots_range`` r)
+    One spline per channel, :math:`C \times K` row by row, projected as the authors do at every
+    evaluation: slopes clipped to :math:`\ge 0` (no upper bound), first and last slope 0,
+    re-integrated, shifted to 0 at the middle knot.
+``lmbd``, ``mu``
+    Their denoiser solves :math:`\min_x \tfrac12\|x-y\|^2 + \tfrac{\lambda}{\mu}R(\mu x)`,
+    gradient :math:`x - y + \lambda W^\top\varphi_c(\mu Wx)`.  recon folds both in: activation
+    :math:`\lambda\mu\,\varphi_c`, scale :math:`s_c = \mu`, so :math:`\sigma_c(t) =
+    \lambda\varphi_c(\mu t)` and ``recon.denoise`` with weight 1 is their denoiser.  The stored
+    values are the ones learnt for the t-step denoiser of training; for the *proximal* denoiser
+    the authors pick :math:`(\lambda, \mu)` on validation images, so :func:`load_published`
+    takes ``lmbd`` and ``mu`` to override them.
 """
 from __future__ import annotations
 
@@ -113,7 +130,46 @@ def _power_method(kernels, iters):
     return value
 
 
-def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, norm_iters=200) -> RidgeRegularizer:
+def _monotone_clip(coefficients):
+    """The original CRR-NN projection of its (C, K) spline values: slopes >= 0, flat ends, 0 at the middle knot."""
+    c = np.asarray(coefficients, dtype=np.float64)
+    d = np.clip(np.diff(c, axis=1), 0.0, None)
+    d[:, 0] = d[:, -1] = 0.0
+    out = np.concatenate([np.zeros((c.shape[0], 1)), np.cumsum(d, axis=1)], axis=1)
+    return out - out[:, c.shape[1] // 2 : c.shape[1] // 2 + 1]
+
+
+def _load_crr_original(path, config, state, backend, dtype, L, norm_iters, lmbd, mu):
+    net, act = config["net_params"], config["activation_params"]
+    kernels = []
+    for l in range(len(net["channels"]) - 1):
+        k = state[f"conv_layer.conv_layers.{l}.parametrizations.weight.original"]
+        kernels.append(k - k.mean(axis=(1, 2, 3), keepdims=True))
+    channels, knots, r = int(net["channels"][-1]), int(act["n_knots"]), float(act["knots_range"])
+    coefficients = state["activation.coefficients_vect"]
+    if coefficients.size != channels * knots:
+        raise ValueError(f"{path}: activation.coefficients_vect has {coefficients.size} values, expected "
+                         f"{channels} channels x {knots} knots")
+    phi = _monotone_clip(coefficients.reshape(channels, knots))
+    lmbd = float(max(state["lmbd"], 1e-4)) if lmbd is None else float(lmbd)  # their clips at use
+    mu = float(max(state["mu"], 1e-2)) if mu is None else float(mu)
+    for name, value in (("lmbd", lmbd), ("mu", mu)):
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    if L is None:
+        L = _power_method(kernels, norm_iters)
+    elif not (float(L) > 0 and math.isfinite(float(L))):
+        raise ValueError(f"L must be a finite number > 0, got {L}")
+    xp = namespace(backend)
+    reg = RidgeRegularizer([asarray(k, xp=xp, dtype=getattr(xp, dtype)) for k in kernels],
+                           LinearSpline(lmbd * mu * phi, -r, r), scale=np.full(channels, mu),
+                           w_norm=math.sqrt(float(L)), norm_shape=NORM_SHAPE)
+    reg.extras = {"L": float(L), "lmbd": lmbd, "mu": mu, "rho": 0.0, "layout": "crr-nn (per-channel splines)"}
+    return reg
+
+
+def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, norm_iters=200, lmbd=None,
+                   mu=None) -> RidgeRegularizer:
     r"""Build the recon regularizer of a published WCRR / CRR checkpoint (see the module notes).
 
     Parameters
@@ -133,12 +189,16 @@ def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, n
         method (which takes 10-30 s on two cores).  ``load_published(...).extras["L"]`` gives it.
     norm_iters : int, default 200
         Power steps for :math:`L` (the authors' 200).
+    lmbd, mu : float, optional
+        Original CRR-NN checkpoints only: the denoiser's :math:`\lambda` and :math:`\mu`
+        (default: the checkpoint's, learnt for its t-step denoiser; see the module notes).
 
     Returns
     -------
     RidgeRegularizer
-        With ``w_norm = 1`` (the normalisation is folded into the kernels) and
-        ``noise_scaling`` set.
+        WCRR-style checkpoints: with ``w_norm = 1`` (the normalisation is folded into the
+        kernels) and ``noise_scaling`` set.  Original CRR-NN checkpoints: per-channel splines,
+        :math:`\lambda` and :math:`\mu` folded in, no noise scaling (``sigma`` must be omitted).
 
     References
     ----------
@@ -148,9 +208,17 @@ def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, n
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     config, state = _read(path)
+    if "net_params" in config and "activation.coefficients_vect" in state:
+        if sigma is not None:
+            raise ValueError("sigma must be omitted for an original CRR-NN checkpoint (trained at one noise "
+                             "level, no noise scaling); pass lmbd/mu to change its strength")
+        return _load_crr_original(path, config, state, backend, dtype, L, norm_iters, lmbd, mu)
+    if lmbd is not None or mu is not None:
+        raise ValueError("lmbd and mu apply to original CRR-NN checkpoints only; the WCRR-style model's mu is "
+                         "learnt and its strength follows sigma")
     if "multi_convolution" not in config or "mu_" not in state:
-        raise ValueError(f"{path}: not a WCRR-style checkpoint (config keys {sorted(config)}); the original "
-                         "CRR-NN layout (one spline per channel) is not supported")
+        raise ValueError(f"{path}: neither a WCRR-style checkpoint nor an original CRR-NN one "
+                         f"(config keys {sorted(config)}, state keys {sorted(state)[:6]})")
     n_layers = len(config["multi_convolution"]["num_channels"]) - 1
     kernels = []
     for l in range(n_layers):

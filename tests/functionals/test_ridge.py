@@ -9,6 +9,7 @@ from recon.functionals import LinearSpline, RidgeRegularizer
 from tests.conftest import tolerance
 
 KNOTS = np.linspace(-0.1, 0.1, 21)
+KINDS = ["crr", "wcrr", "crr-channels"]
 
 
 def _monotone_spline(seed, antisymmetric=True):
@@ -27,6 +28,9 @@ def make_reg(kind="crr", seed=0, channels=(1, 4, 8, 12), xp=np, mu=None):
     ks[0] -= ks[0].mean(axis=(1, 2, 3), keepdims=True)
     mu = (3.0 if kind == "crr" else 1.0) if mu is None else mu
     coeff = mu * _monotone_spline(seed)
+    if kind == "crr-channels":  # one spline per output channel (the original CRR-NN checkpoints)
+        coeff = np.stack([mu * rng.uniform(0.2, 1) * _monotone_spline(seed + 100 + c, antisymmetric=c % 2 == 0)
+                          for c in range(channels[-1])])
     if kind == "wcrr":
         coeff = coeff - _monotone_spline(seed + 1)
     reg = RidgeRegularizer(ks, LinearSpline(coeff, -0.1, 0.1), scale=rng.uniform(0.5, 2, channels[-1]),
@@ -78,7 +82,7 @@ def test_value_is_sum_of_scaled_potentials():
     assert np.isclose(reg(x), np.sum(reg.activation.integral(s * z) / s**2))
 
 
-@pytest.mark.parametrize("kind", ["crr", "wcrr"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_grad_matches_finite_differences(kind):
     reg = make_reg(kind)
     x, d = _image(), _image(seed=2)
@@ -87,12 +91,12 @@ def test_grad_matches_finite_differences(kind):
     assert np.isclose(fd, np.sum(reg.grad(x) * d), rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["crr", "wcrr"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_convexity_on_random_pairs(kind):
     """CRR: R midpoint-convex.  WCRR: R + rho/2 ||.||^2 midpoint-convex (rho = weak_convexity)."""
     reg = make_reg(kind)
     rho = reg.weak_convexity
-    assert (rho == 0) == (kind == "crr")
+    assert (rho == 0) == (kind != "wcrr")
 
     def F(v):
         return reg(v) + 0.5 * rho * np.sum(v * v)
@@ -112,7 +116,7 @@ def test_wcrr_is_not_convex_without_the_quadratic():
     assert min(gaps) < 0
 
 
-@pytest.mark.parametrize("kind", ["crr", "wcrr"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_lipschitz_and_weak_convexity_bounds_on_random_pairs(kind):
     reg = make_reg(kind)
     L, rho = reg.lipschitz, reg.weak_convexity
@@ -124,7 +128,7 @@ def test_lipschitz_and_weak_convexity_bounds_on_random_pairs(kind):
         assert np.sum((ga - gb) * (a - b)) >= -rho * dist**2 * (1 + 1e-9)
 
 
-@pytest.mark.parametrize("kind", ["crr", "wcrr"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_prox_is_optimal(kind):
     """Gradient of the prox objective vanishes at the output (tau rho <= 1: a unique minimiser)."""
     reg = make_reg(kind)
@@ -211,7 +215,7 @@ def test_spline_scaled_equals_scaled_call_everywhere():
 
 
 # -- NumPy fast path (planes, fused sandwich, compiled activation) against the standard-only path -----
-@pytest.mark.parametrize("kind", ["crr", "wcrr"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (17, 12)])
 def test_grad_fast_path_equals_standard_path(kind, dtype, shape, monkeypatch):

@@ -70,3 +70,37 @@ def test_other_scales_and_layouts_take_the_array_api_path():
     out = np.empty_like(z)
     assert s.scaled(fortran, np.full((3, 1, 1), 2.0), out=out) is out
     assert np.allclose(out, s(2 * z) / 2, atol=1e-12)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
+    # a (C, K) spline applies row c to channel c: every method equals the 1-D spline of that row
+    if compiled and spline_kernels._scaled_rows_kernel is None:
+        pytest.skip("numba not installed or RECON_NUMBA=0")
+    rng = np.random.default_rng(4)
+    rows = rng.standard_normal((3, 11))
+    multi = LinearSpline(rows, -0.2, 0.3)
+    singles = [LinearSpline(r, -0.2, 0.3) for r in rows]
+    z = (0.5 * rng.standard_normal((3, 6, 5))).astype(dtype)  # beyond the knots too
+    scale = rng.uniform(0.5, 2, (3, 1, 1)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    with monkeypatch.context() as m:
+        if not compiled:
+            m.setattr(spline_kernels, "_scaled_rows_kernel", None)
+        got = multi.scaled(z, scale)
+    assert got.dtype == dtype and got.shape == z.shape
+    for c, s in enumerate(singles):
+        want = s.scaled(z[c:c + 1], scale[c:c + 1])[0]
+        assert np.max(np.abs(got[c] - want)) <= tol * (1 + np.max(np.abs(want)))
+        for name in ("__call__", "derivative", "integral"):
+            np.testing.assert_allclose(getattr(multi, name)(z)[c], getattr(s, name)(z[c]), rtol=tol, atol=tol)
+    np.testing.assert_allclose(multi.integral(np.zeros((3, 1))), 0.0, atol=1e-15)  # Φ_c(0) = 0 for every c
+    assert multi.slope_max == max(s.slope_max for s in singles)
+    assert multi.slope_min == min(s.slope_min for s in singles)
+    with pytest.raises(ValueError, match="3 channels"):
+        multi.scaled(z[:2], scale[:2])
+    with pytest.raises(ValueError, match="3 channels"):
+        multi(np.zeros(3 * 4).reshape(4, 3))
+    with pytest.raises(ValueError, match="coefficients must be"):
+        LinearSpline(np.zeros((2, 3, 4)), 0, 1)
