@@ -4,6 +4,8 @@ Denoising PSNR (the model cards)::
 
     python examples/eval_ridge_set12.py ../shared/data/images/set12 crr 25           # published convex model
     python examples/eval_ridge_set12.py ../shared/data/images/set12 data/crr_sigma25_prox_cpu55min.npz 25
+    python examples/eval_ridge_set12.py ../shared/data/images/set12 ../shared/data/weights/crr-nn/Sigma_25_t_10 25 \
+        11.3137 16   # an original CRR-NN checkpoint folder, with the denoiser's lambda and mu
 
 Noise: ``sigma/255`` Gaussian on the [0, 1] image, one NumPy draw per image
 (``default_rng(index)``), the same for every model; denoiser: :func:`recon.denoise` (λ = 1,
@@ -72,8 +74,15 @@ def _load():
     return round(os.getloadavg()[0], 2)
 
 
-def _denoise_table(folder, model, level):
-    reg = load_npz(model) if model.endswith(".npz") else model
+def _denoise_table(folder, model, level, *lmbd_mu):
+    if model.endswith(".npz"):
+        reg = load_npz(model)
+    elif Path(model).is_dir():  # a published checkpoint folder (original CRR-NN: optional lmbd, mu)
+        from recon.learned import load_published
+
+        reg = load_published(model, **dict(zip(("lmbd", "mu"), (float(v) for v in lmbd_mu))))
+    else:
+        reg = model
     sigma = level / 255
     out, start = {}, time.perf_counter()
     for i, f in enumerate(sorted(Path(folder).glob("*.png"))):
@@ -302,4 +311,4 @@ if __name__ == "__main__":
         options = {k: v for k, v in (("iters", args.ridge_iters), ("tol", args.ridge_tol)) if v is not None}
         _versus_tv(args.task, args.folder, args.model, methods, args.sigma, sigmas, options, reuse)
     else:
-        _denoise_table(sys.argv[1], sys.argv[2], float(sys.argv[3]))
+        _denoise_table(sys.argv[1], sys.argv[2], float(sys.argv[3]), *sys.argv[4:6])

@@ -206,6 +206,9 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
 
 def from_regularizer(reg, dtype="float32"):
     """The :func:`TorchRidge` twin of a :class:`~recon.functionals.RidgeRegularizer`."""
+    if reg.activation.channels is not None:
+        raise NotImplementedError("reg has one spline per channel (an original CRR-NN); TorchRidge shares one "
+                                  "activation across channels")
     from ..backend import to_numpy
 
     a = reg.activation

@@ -115,3 +115,58 @@ if __name__ == "__main__":
         print(json.dumps({"sigma": sigma, "mean_psnr": round(float(np.mean([p for _, p, _ in rows])), 3),
                           "authors_mean": round(float(np.mean(REFERENCE[sigma])), 3)}), flush=True)
     sys.exit(0)
+
+
+@pytest.mark.skipif(not (WEIGHTS / "crr-nn" / "Sigma_25_t_10").is_dir(), reason="shared weights absent")
+@pytest.mark.parametrize("override", [False, True])
+def test_original_crr_nn_gradient_is_the_authors_formula(override):
+    """Original CRR-NN (per-channel splines): recon's gradient equals lambda W^T phi_c(mu W x), written here
+    from the authors' definitions (zero-mean layers, monotone clipping, their spline evaluation), in torch."""
+    torch = pytest.importorskip("torch")
+    from recon.learned import load_published
+
+    folder = WEIGHTS / "crr-nn" / "Sigma_25_t_10"
+    kwargs = dict(lmbd=11.3, mu=16.0) if override else {}
+    reg = load_published(folder, dtype="float64", L=1.0, **kwargs)  # L only enters the step size
+    state = torch.load(folder / "checkpoint_10.pth", map_location="cpu", weights_only=False)["state_dict"]
+    lmbd = 11.3 if override else float(state["lmbd"])
+    mu = 16.0 if override else float(state["mu"])
+    ws = []
+    for l in range(2):
+        w = state[f"conv_layer.conv_layers.{l}.parametrizations.weight.original"].double()
+        ws.append(w - w.mean(dim=(1, 2, 3), keepdim=True))
+    size, grid = 21, 0.2 / 20
+    c = state["activation.coefficients_vect"].double().view(32, size)
+    slopes = torch.clamp(c[:, 1:] - c[:, :-1], min=0)
+    slopes[:, 0] = slopes[:, -1] = 0
+    c = torch.cat([torch.zeros(32, 1, dtype=c.dtype), torch.cumsum(slopes, 1)], 1)
+    c = (c - c[:, size // 2 : size // 2 + 1]).reshape(-1)
+    x = torch.from_numpy(np.random.default_rng(0).random((1, 1, 33, 30)))
+    z = x
+    for w in ws:
+        z = torch.nn.functional.conv2d(z, w, padding=3)
+    u = mu * z
+    floor = torch.floor(u.clamp(-grid * (size // 2), grid * (size // 2 - 1)) / grid)
+    frac = u / grid - floor
+    index = (torch.arange(32).view(1, -1, 1, 1) * size + size // 2 + floor).long()
+    g = c[index + 1] * frac + c[index] * (1 - frac)
+    for w in reversed(ws):
+        g = torch.nn.functional.conv_transpose2d(g, w, padding=3)
+    want = lmbd * g[0, 0].numpy()
+    got = reg.grad(x[0, 0].numpy())
+    assert np.max(np.abs(got - want)) <= 1e-10 * np.max(np.abs(want))
+    assert reg.weak_convexity == 0 and reg.activation.slope_min >= 0 and reg.activation.channels == 32
+    assert reg.extras["lmbd"] == lmbd and reg.extras["mu"] == mu
+
+
+@pytest.mark.skipif(not (WEIGHTS / "crr-nn" / "Sigma_25_t_10").is_dir(), reason="shared weights absent")
+def test_original_crr_nn_errors():
+    pytest.importorskip("torch")
+    from recon.learned import load_published
+
+    with pytest.raises(ValueError, match="sigma must be omitted"):
+        load_published(WEIGHTS / "crr-nn" / "Sigma_25_t_10", sigma=0.1, L=1.0)
+    with pytest.raises(ValueError, match="mu must be"):
+        load_published(WEIGHTS / "crr-nn" / "Sigma_25_t_10", mu=-1.0, L=1.0)
+    with pytest.raises(ValueError, match="original CRR-NN checkpoints only"):
+        load_published(WEIGHTS / "wcrr-nn", lmbd=2.0, L=1.0)
