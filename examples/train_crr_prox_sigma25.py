@@ -31,7 +31,7 @@ CONFIG = dict(batch=32, patch=40, sigma=25 / 255, lam=20.0, scale=5.0, init_clip
               lr_scale=5e-3, lr_lam=1e-2, decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101, x_range=0.1,
               forward_tol=1e-3, forward_iters=300, backward_tol=1e-2, validation_images=8, validation_crop=96,
               validate_every=100, checkpoint_every=25, seed=0)
-TUNABLE = ("batch", "lr", "lr_spline", "lr_lam", "forward_tol", "seed")  # command-line overrides of CONFIG
+TUNABLE = ("batch", "lr", "lr_spline", "lr_lam", "decay", "forward_tol", "seed")  # command-line overrides of CONFIG
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
