@@ -81,6 +81,80 @@ def _compiled_activation(model, z):
     return torch.from_numpy(out.reshape(zn.shape))
 
 
+def _activation_backward(z, g, mul, shift, c, last, scale, channels, inv_h, grad_z, grad_c, grad_s):
+    """Backward of ``phi(s z)/s`` on rows ``(B C, n)`` (row r is channel ``r % channels``), one pass.
+
+    ``grad_z = g phi'(s z)``; ``grad_c[k], grad_c[k+1] += g (1 - f)/s, g f/s`` (``f`` the position in
+    segment ``k``, outside [0, 1] on the linear extension, as in the forward formula); ``grad_s[ch] +=
+    g (phi'(s z) z - phi(s z)/s)``, the derivative with respect to ``log s``.
+    """
+    for r in range(z.shape[0]):
+        ch = r % channels
+        m = mul[ch]
+        inv = 1 / scale[ch]
+        acc = 0.0
+        for j in range(z.shape[1]):
+            t = z[r, j] * m + shift
+            u = t if t > 0 else 0 * t
+            u = u if u < last else last
+            k = int(u)
+            f = t - k
+            d = c[k + 1] - c[k]
+            slope = d * inv_h
+            gj = g[r, j]
+            grad_z[r, j] = gj * slope
+            grad_c[k] += gj * (1 - f) * inv
+            grad_c[k + 1] += gj * f * inv
+            acc += gj * (slope * z[r, j] - (c[k] + f * d) * inv)
+        grad_s[ch] += acc
+
+
+_BACKWARD = []
+
+
+def _backward_kernel():
+    if not _BACKWARD:
+        from ..backend import compiled
+
+        _BACKWARD.append(compiled(_activation_backward))
+    return _BACKWARD[0]
+
+
+def _activation_function():
+    """A ``torch.autograd.Function``: the activation with compiled forward and backward (CPU, numba)."""
+    torch = _torch()
+
+    class _Activation(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z, coefficients, log_scale, model):
+            out = _compiled_activation(model, z.detach())
+            ctx.save_for_backward(z, coefficients, log_scale)
+            ctx.model = model
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            z, coefficients, log_scale = ctx.saved_tensors
+            model = ctx.model
+            zn = z.detach().contiguous().numpy()
+            dtype = zn.dtype
+            batch, channels = zn.shape[:2]
+            rows = zn.reshape(batch * channels, -1)
+            gn = g.detach().contiguous().numpy().reshape(rows.shape).astype(dtype, copy=False)
+            scale = torch.exp(log_scale.detach()).double().numpy().reshape(-1)
+            c = coefficients.detach().double().numpy()
+            grad_z = np.empty_like(rows)
+            grad_c = np.zeros(c.size, np.float64)
+            grad_s = np.zeros(channels, np.float64)
+            _backward_kernel()(rows, gn, (scale / model.step).astype(dtype), dtype.type(-model.x_min / model.step),
+                               c.astype(dtype), dtype.type(c.size - 2), scale.astype(dtype), channels,
+                               dtype.type(1 / model.step), grad_z, grad_c, grad_s)
+            return (torch.from_numpy(grad_z.reshape(zn.shape)), torch.from_numpy(grad_c).to(coefficients.dtype),
+                    torch.from_numpy(grad_s).to(log_scale.dtype).view(log_scale.shape), None)
+
+    return _Activation
+
+
 def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32", learn_scale=False):
     r"""A ``torch.nn.Module`` with ``grad(x)``, ``value(x)``, ``prox(y, lam)``, ``t_step(y, lam, t)``.
 
@@ -133,6 +207,20 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
 
         def grad(self, x):
             return self.conv_t(self.activation(self.conv(x)))
+
+        def grad_compiled(self, x):
+            """``grad(x)`` with autograd, its activation compiled forward and backward (training's backward step).
+
+            Same values and derivatives (kernels, spline values, ``log_scale``) as :meth:`grad`, up
+            to rounding; falls back to :meth:`grad` where the kernel does not apply (no numba, not CPU).
+            """
+            from ..functionals import spline_kernels
+
+            z = self.conv(x)
+            if (spline_kernels._scaled_rows_kernel is None or _backward_kernel() is None or z.device.type != "cpu"
+                    or z.dtype not in (torch.float32, torch.float64)):
+                return self.conv_t(self.activation(z))
+            return self.conv_t(_activation_function().apply(z.contiguous(), self.coefficients, self.log_scale, self))
 
         def grad_nograd(self, x):
             """``grad(x)`` without autograd, its activation one compiled pass when it can be (training's solves).

@@ -281,7 +281,7 @@ def train_crr_prox(images, *, steps=None, time_limit=None, batch=16, patch=40, s
             v, bwd = _cg(lambda u: u + lam_now * model.conv_t(d * model.conv(u)), 2 * residual / residual.numel(),
                          backward_tol, backward_iters)
         opt.zero_grad()
-        f = torch.exp(model.log_lam) * model.grad(xs)  # the θ-dependent part of F(x*, θ)
+        f = torch.exp(model.log_lam) * model.grad_compiled(xs)  # the θ-dependent part of F(x*, θ)
         torch.autograd.backward(f, grad_tensors=-v)
         opt.step()
         power = project(power, 3)

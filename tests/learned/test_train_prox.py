@@ -150,3 +150,31 @@ def test_grad_nograd_is_grad(dtype, threads):
     assert fast.dtype == x.dtype and fast.shape == x.shape and not fast.requires_grad
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert float(torch.max(torch.abs(fast - slow))) <= tol * float(torch.max(torch.abs(slow)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_grad_compiled_has_the_autograd_derivatives(dtype):
+    # the training's backward step: same values and parameter gradients as the pure-torch grad
+    from recon.functionals import spline_kernels
+
+    if spline_kernels._scaled_rows_kernel is None:
+        pytest.skip("numba not installed or RECON_NUMBA=0")
+    rng = np.random.default_rng(5)
+    kernels = [rng.standard_normal((2, 1, 3, 3)), rng.standard_normal((3, 2, 3, 3))]
+    grid = np.linspace(-0.5, 0.5, 41)
+    model = TorchRidge(kernels, 0.1 * np.tanh(4 * grid) + 0.05 * grid, -0.5, 0.5,
+                       scale=np.array([1.0, 1.3, 0.8]), dtype=dtype, learn_scale=True)
+    x = torch.from_numpy(rng.standard_normal((4, 1, 9, 7))).to(getattr(torch, dtype))
+    v = torch.from_numpy(rng.standard_normal(x.shape)).to(x.dtype)
+    results = []
+    for name in ("grad", "grad_compiled"):
+        model.zero_grad()
+        xs = x.clone().requires_grad_(True)
+        out = getattr(model, name)(xs)
+        torch.autograd.backward(out, grad_tensors=v)
+        results.append([out.detach(), xs.grad] + [p.grad.clone() for p in
+                                                  (*model.weights, model.coefficients, model.log_scale)])
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for want, got in zip(*results):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert float(torch.max(torch.abs(got - want))) <= tol * (1 + float(torch.max(torch.abs(want))))
