@@ -15,6 +15,10 @@ over to the prox (see the model card of the t-step file in git history, ``data/c
 :math:`1/(1 + \lambda\|W\|^2)` (slopes of :math:`\varphi` in [0, 1]), until every sample's
 relative change is below ``forward_tol``; no graph is kept.
 
+**Speed.** On CPU with numba, the forward solves' gradients use the compiled one-pass spline
+kernel (:meth:`TorchRidge.grad_nograd`) and the backward pass a compiled forward/backward
+activation (:meth:`TorchRidge.grad_compiled`); the convolutions are torch's.
+
 **Backward** (implicit function theorem).  :math:`F(x, \theta) = x - y + \lambda\nabla R_\theta(x)
 = 0` at :math:`x^\ast`, with :math:`\partial_x F = I + \lambda W^\top D W`, :math:`D =
 \operatorname{diag}\varphi'(s\,Wx^\ast)` symmetric positive definite.  For a loss
