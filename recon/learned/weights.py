@@ -84,8 +84,11 @@ class _NoiseScaling:
     """``sigma -> exp(S_c(255 sigma)) / (255 sigma + eps)`` for the per-channel splines S_c."""
 
     def __init__(self, coefficients, x_min, x_max, unit):
-        self.splines = [LinearSpline(row, x_min, x_max) for row in np.asarray(coefficients, dtype=np.float64)]
-        self.unit = float(unit)
+        self.coefficients = np.asarray(coefficients, dtype=np.float64)
+        if self.coefficients.ndim != 2 or self.coefficients.shape[1] < 2:
+            raise ValueError(f"coefficients must be (channels, knots >= 2), got {self.coefficients.shape}")
+        self.x_min, self.x_max, self.unit = float(x_min), float(x_max), float(unit)
+        self.splines = [LinearSpline(row, x_min, x_max) for row in self.coefficients]
 
     def __call__(self, sigma):
         level = np.full(1, float(sigma) / self.unit)
@@ -258,14 +261,16 @@ def save_npz(path, reg: RidgeRegularizer, meta=None) -> Path:
 
     Stored: the kernels (float32), the activation's coefficients and range, the per-channel
     scale, :math:`\|W\|` and its ``norm_shape``, and ``meta`` (a JSON-serialisable dict, e.g. the
-    training recipe).  A noise scaling (WCRR) is a callable and is not stored.
+    training recipe).  A noise scaling is stored when it is the published form
+    :math:`s_c(\sigma) = \exp(S_c(\sigma/u))/(\sigma/u + 10^{-5})` (what :func:`load_published`
+    and :func:`recon.learned.train_wcrr.to_regularizer` build): the splines' values, range and unit.
 
     Parameters
     ----------
     path : str or Path
         Output file (``.npz``).
     reg : RidgeRegularizer
-        Without ``noise_scaling``.
+        Without ``noise_scaling``, or with the published form of it.
     meta : dict, optional
         Provenance, stored as JSON.
 
@@ -277,10 +282,15 @@ def save_npz(path, reg: RidgeRegularizer, meta=None) -> Path:
 
     if not isinstance(reg, RidgeRegularizer):
         raise TypeError(f"reg must be a RidgeRegularizer, got {type(reg).__name__}")
-    if reg.noise_scaling is not None:
-        raise ValueError("reg must have no noise_scaling (a callable cannot be stored); fix sigma first")
+    arrays = {}
+    ns = reg.noise_scaling
+    if ns is not None:
+        if not isinstance(ns, _NoiseScaling):
+            raise ValueError("reg.noise_scaling must be None or the published form (exp(S(sigma))/sigma splines); "
+                             f"an arbitrary callable cannot be stored, got {type(ns).__name__}")
+        arrays.update(scaling_coefficients=ns.coefficients, scaling_range=np.array([ns.x_min, ns.x_max, ns.unit]))
     path = Path(path)
-    arrays = {f"kernel{i}": to_numpy(k).astype(np.float32) for i, k in enumerate(reg.kernels)}
+    arrays.update({f"kernel{i}": to_numpy(k).astype(np.float32) for i, k in enumerate(reg.kernels)})
     a = reg.activation
     np.savez_compressed(
         path, **arrays, coefficients=np.asarray(a.coefficients, dtype=np.float64),
@@ -321,8 +331,13 @@ def load_npz(path, *, backend=None, dtype="float32") -> RidgeRegularizer:
         xp = namespace(backend)
         kernels = [asarray(f[f"kernel{i}"], xp=xp, dtype=getattr(xp, dtype)) for i in range(n)]
         x_min, x_max = (float(v) for v in f["x_range"])
+        scaling = None
+        if "scaling_coefficients" in f.files:
+            lo, hi, unit = (float(v) for v in f["scaling_range"])
+            scaling = _NoiseScaling(f["scaling_coefficients"], lo, hi, unit)
         reg = RidgeRegularizer(kernels, LinearSpline(f["coefficients"], x_min, x_max), scale=f["scale"],
-                               w_norm=float(f["w_norm"]), norm_shape=tuple(int(v) for v in f["norm_shape"]))
+                               noise_scaling=scaling, w_norm=float(f["w_norm"]),
+                               norm_shape=tuple(int(v) for v in f["norm_shape"]))
     reg.extras = {"meta": meta}
     return reg
 

@@ -1,0 +1,175 @@
+"""WCRR multi-noise trainer: the torch model is the recon regularizer, gradients are the true ones, runs resume."""
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from recon.learned import load_npz, save_npz  # noqa: E402
+from recon.learned.train_prox import _cg, prox_batch  # noqa: E402
+from recon.learned.train_wcrr import TorchWCRR, to_regularizer, train_wcrr  # noqa: E402
+from recon.learned.weights import project_activation  # noqa: E402
+
+
+def _model(rho=1.0, seed=0, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    kernels = [0.5 * rng.standard_normal((2, 1, 3, 3)), 0.5 * rng.standard_normal((3, 2, 3, 3))]
+    grid = np.linspace(-0.5, 0.5, 41)
+    step = grid[1] - grid[0]
+    cvx = project_activation(0.3 * np.tanh(3 * grid) + 0.01 * rng.standard_normal(41), step)
+    ccv = project_activation(0.2 * np.tanh(6 * grid), step)
+    scaling = rng.uniform(1.0, 3.0, (3, 5))
+    model = TorchWCRR(kernels, cvx, ccv, 1.7, scaling, x_min=-0.5, x_max=0.5, rho=rho, sigma_max=30 / 255,
+                      dtype=dtype)
+    model.project(torch.randn(1, 1, 16, 16, dtype=getattr(torch, dtype)), 300)  # ||W|| = 1
+    return model
+
+
+def _problem(seed=1):
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(rng.random((3, 1, 8, 8)))
+    sig = torch.tensor([3 / 255, 17 / 255, 29 / 255], dtype=torch.float64)
+    return x, x + sig.view(-1, 1, 1, 1) * torch.from_numpy(rng.standard_normal(x.shape)), sig
+
+
+def test_noise_scaling_and_gradient_are_the_recon_regularizers():
+    model = _model()
+    reg = to_regularizer(model, norm_shape=(16, 16))
+    x = np.random.default_rng(2).random((10, 12))
+    for s in (0.0, 4 / 255, 25 / 255, 33 / 255):  # 33 is past the last knot: the linear extension
+        model.set_noise(s)
+        r = reg.at_noise_level(s)
+        assert np.allclose(np.exp(model.log_scale().detach().numpy().reshape(-1)), r.scale, rtol=1e-12)
+        g = model.grad(torch.from_numpy(x).view(1, 1, 10, 12)).detach().numpy()[0, 0]
+        assert np.allclose(g, r.grad(x), rtol=1e-5, atol=1e-8)  # the export's kernels are float32
+        value = float(model.value(torch.from_numpy(x).view(1, 1, 10, 12)).detach())
+        assert value == pytest.approx(r(x), rel=1e-5)
+    assert reg.extras["rho"] == 1.0 and reg.extras["mu"] == pytest.approx(1.7)
+
+
+def test_compiled_activation_has_the_autograd_derivatives():
+    model = _model()
+    _, y, sig = _problem()
+    model.set_noise(sig)
+    seed = torch.from_numpy(np.random.default_rng(3).standard_normal(y.shape))
+    grads = []
+    for compiled in (True, False):
+        model.zero_grad()
+        z = model.conv(y)
+        g = (model.conv_t(model.activation(z)) if not compiled else model.grad(y))
+        torch.sum(g * seed).backward()
+        grads.append([p.grad.clone() for p in (model.weights[0], model.weights[1], model.cvx, model.ccv,
+                                               model.log_mu, model.scaling)])
+        if compiled:
+            assert torch.allclose(g, model.grad_nograd(y), atol=1e-12)
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_value_gradient_is_grad_and_weak_convexity_holds():
+    model = _model()
+    _, y, sig = _problem()
+    model.set_noise(sig)
+    x = y.clone().requires_grad_(True)
+    torch.sum(model.value(x)).backward()
+    assert torch.allclose(x.grad, model.grad_nograd(y), atol=1e-10)
+    reg = to_regularizer(model, norm_shape=(32, 32)).at_noise_level(20 / 255)
+    assert reg.activation.slope_min >= -1 - 1e-9  # phi' >= -rho: R + 1/2 |.|^2 convex
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        a, b = rng.random((12, 12)), rng.random((12, 12))
+        f = lambda u: reg(u) + 0.5 * float(np.sum(u * u))  # noqa: E731
+        assert f(0.5 * (a + b)) <= 0.5 * (f(a) + f(b)) + 1e-10
+
+
+@pytest.mark.parametrize("rho", [1.0, 0.0])
+def test_implicit_gradient_matches_finite_differences(rho):
+    model = _model(rho)
+    x, y, sig = _problem()
+    model.set_noise(sig)
+
+    def loss():
+        z, _ = prox_batch(model, y, 1.0, model.lipschitz(), tol=1e-13, iters=50000)
+        return float(torch.mean((z - x) ** 2)), z
+
+    _, z = loss()
+    d = model.slopes(model.conv(z))
+    v, _ = _cg(lambda u: u + model.conv_t(d * model.conv(u)).detach(), 2 * (z - x) / z.numel(), 1e-12, 2000)
+    model.zero_grad()
+    torch.autograd.backward(model.grad(z), grad_tensors=-v)
+    checks = [(model.weights[1], (1, 0, 1, 2)), (model.weights[0], (0, 0, 2, 1)), (model.cvx, (18,)),
+              (model.log_mu, ()), (model.scaling, (2, 1)), (model.scaling, (0, 3))]
+    if rho:
+        checks.append((model.ccv, (22,)))
+    for param, index in checks:
+        analytic = float(param.grad[index])
+        eps = 1e-6
+        with torch.no_grad():
+            param[index] += eps
+        plus, _ = loss()
+        with torch.no_grad():
+            param[index] -= 2 * eps
+        minus, _ = loss()
+        with torch.no_grad():
+            param[index] += eps
+        assert analytic == pytest.approx((plus - minus) / (2 * eps), rel=1e-4, abs=1e-10)
+
+
+def test_set_noise_rejects_bad_levels():
+    model = _model()
+    with pytest.raises(ValueError, match="sigma"):
+        model.set_noise(-0.1)
+    with pytest.raises(ValueError, match="sigma"):
+        model.set_noise(float("nan"))
+    with pytest.raises(ValueError, match="rho"):
+        TorchWCRR([np.ones((1, 1, 3, 3))], np.zeros(5), np.zeros(5), 1.0, np.zeros((1, 3)), rho=0.5)
+
+
+def _folder(tmp_path, n=3):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(n):
+        Image.fromarray(rng.uniform(0, 255, (24, 24)).astype(np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_train_wcrr_rejects_bad_arguments(tmp_path):
+    folder = _folder(tmp_path)
+    with pytest.raises(ValueError, match="steps or time_limit"):
+        train_wcrr(folder)
+    with pytest.raises(ValueError, match="mu"):
+        train_wcrr(folder, steps=1, mu=0.0)
+    with pytest.raises(ValueError, match="validation_sigmas"):
+        train_wcrr(folder, steps=1, validation_sigmas=(40 / 255,))
+    with pytest.raises(ValueError, match="scaling_knots"):
+        train_wcrr(folder, steps=1, scaling_knots=1)
+    with pytest.raises(FileNotFoundError, match="images"):
+        train_wcrr(tmp_path / "missing", steps=1)
+
+
+@pytest.mark.slow
+def test_train_wcrr_runs_keeps_the_model_class_resumes_and_round_trips(tmp_path):
+    folder = _folder(tmp_path)
+    ck = tmp_path / "ck.pt"
+    kw = dict(batch=3, patch=12, channels=(1, 2, 4), validation_images=1, validation_crop=16, validate_every=2,
+              checkpoint=ck, checkpoint_every=1)
+    model, history = train_wcrr(folder, steps=2, **kw)
+    assert len(history["train"]) == 2 and ck.is_file()
+    assert all(math.isfinite(e["loss"]) for e in history["train"])
+    assert history["best"] is not None and len(history["validation"][0][2]) == 3
+    for p in (model.cvx, model.ccv):
+        slopes = torch.diff(p.detach()) / model.step
+        assert float(slopes.min()) >= -1e-5 and float(slopes.max()) <= 1 + 1e-5
+    assert float(model.weights[0].detach().sum(dim=(1, 2, 3)).abs().max()) < 1e-5
+    model, history = train_wcrr(folder, steps=3, **kw)
+    assert len(history["train"]) == 3  # two restored, one new
+    reg = to_regularizer(model, norm_shape=(32, 32))
+    assert reg.weak_convexity <= 1 + 1e-3  # ||W|| = 1 up to the power iteration, phi' >= -1
+    path = save_npz(tmp_path / "w.npz", reg, {"note": "test"})
+    back = load_npz(path, dtype="float64")
+    x = np.random.default_rng(5).random((20, 20))
+    for s in (5 / 255, 25 / 255):
+        assert np.allclose(back.at_noise_level(s).grad(x), reg.at_noise_level(s).grad(x), atol=1e-6)
