@@ -44,7 +44,9 @@ evaluations of an earlier run's output instead of recomputing them (same task, m
 
 ``--methods`` picks among ``tv`` (the app's defaults), ``tv-converged`` (deblur: TV prox to inner
 relative gap 1e-8, FISTA to relative change 1e-7 or 1000 iterations; CT: as above) and ``ridge``.
-``MODEL`` is a ``.npz`` (recon's own weights) or ``crr``/``wcrr`` (published).
+``MODEL`` is a ``.npz`` (recon's own weights: a WCRR one, ``rho`` 1 in its meta, stands in for
+``wcrr``, any other for ``crr``; one with a noise scaling has its S tuned like the published models)
+or ``crr``/``wcrr`` (published).
 """
 import json
 import math
@@ -237,8 +239,11 @@ def _versus_tv(task, folder, model, methods, sigma, sigmas, options, reuse=()):
     import recon.learned.weights as weights
 
     if model.endswith(".npz"):
-        weights._loaded["crr"] = load_npz(model)  # what reg="crr" / method="crr" use, whatever is installed
-        ridge, sigmas = "crr", None
+        reg = load_npz(model)
+        ridge = "wcrr" if reg.extras["meta"].get("rho", 0) else "crr"
+        weights._loaded[ridge] = reg  # what reg=ridge / method=ridge use, whatever is installed
+        if reg.noise_scaling is None:  # trained at one noise level: no S to tune
+            sigmas = None
     else:
         ridge = model
         if "ridge" in methods:
