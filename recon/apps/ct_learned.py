@@ -10,8 +10,8 @@ noise level ``sigma``:
   :math:`R` is convex with a Lipschitz gradient, so FISTA with adaptive restart (step
   :math:`1/(\|W^{1/2}A\|^2 + wL_R)`, the projection on :math:`x \ge 0` as the prox) converges
   to a minimiser.
-* ``"wcrr"``: the published WCRR-NN (recon ships no WCRR weights: without the checkpoint folder
-  this raises :class:`FileNotFoundError` naming it).  :math:`R` is weakly convex and the sparse-view
+* ``"wcrr"``: the WCRR-NN (the published one when readable, else the one recon ships).
+  :math:`R` is weakly convex and the sparse-view
   problem is non-convex, so the solver is the monotone accelerated proximal gradient of Li & Lin
   (2015), :func:`recon.solvers.monotone_apg`, with the same step and prox: the objective
   is non-increasing and every accumulation point of the iterates is a critical point
@@ -34,7 +34,7 @@ DEFAULT_SIGMA = 25 / 255  # the noise level of the shipped CRR-NN; a tuning para
 
 
 def _regularizer(reg, sigma):
-    from ..learned.weights import PUBLISHED, shared_data_root
+    from ..learned.weights import PUBLISHED, shared_data_root, shipped_path
     from .denoise import ridge_at_noise_level
 
     if reg == "wcrr":
@@ -44,7 +44,7 @@ def _regularizer(reg, sigma):
             folder = shared_data_root() / "weights" / PUBLISHED["wcrr"]
             raise FileNotFoundError(
                 f"method='wcrr' needs the published WCRR-NN checkpoint folder {folder} (config.json and "
-                f"checkpoint_*.pth, read with torch); recon ships no WCRR weights ({err})") from None
+                f"checkpoint_*.pth, read with torch) or recon's own {shipped_path('wcrr')} ({err})") from None
     return ridge_at_noise_level(reg, sigma)
 
 

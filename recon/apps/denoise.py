@@ -101,8 +101,9 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
         :class:`~recon.functionals.RidgeRegularizer` with a noise scaling (it sets the per-channel
         scales :math:`s_c(\sigma)`); ignored otherwise.  ``"crr"``/``"wcrr"`` read the published
         checkpoints from the shared data folder when it exists and ``torch`` is installed (loaded
-        once); otherwise ``"crr"`` uses the CRR-NN recon ships in ``data/``, trained at
-        :math:`\sigma = 25/255` only (:func:`recon.learned.weights.ridge_regularizer`).
+        once); otherwise they use the models recon trained and ships in ``data/``: a CRR-NN
+        trained at :math:`\sigma = 25/255` only, and a WCRR-NN trained for
+        :math:`\sigma \in [0, 30]/255` (:func:`recon.learned.weights.ridge_regularizer`).
     iters : int, optional
         Iteration budget of the solve: inner primal-dual iterations (TV, default 500), CG iterations
         (Tikhonov, default 200), FISTA iterations (smooth Functional, default 500).
@@ -179,7 +180,7 @@ def ridge_at_noise_level(reg, sigma):
     if isinstance(reg, str):
         from ..learned.weights import ridge_regularizer
 
-        reg = ridge_regularizer(reg)  # published checkpoint if readable, else the shipped CRR-NN
+        reg = ridge_regularizer(reg)  # published checkpoint if readable, else recon's shipped file
     if reg.noise_scaling is None:
         return reg
     if sigma is None:

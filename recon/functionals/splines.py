@@ -201,7 +201,7 @@ class LinearSpline:
         return xp.reshape(xp.take(self._table("_slopes", xp, x.dtype), flat), x.shape)
 
     def integral(self, x):
-        """:math:`\Phi(x) = \int_0^x \varphi(t)\,dt` elementwise (exact)."""
+        r""":math:`\Phi(x) = \int_0^x \varphi(t)\,dt` elementwise (exact)."""
         xp, tau, j, flat = self._locate(x)
         c = xp.reshape(xp.take(self._table("_values", xp, x.dtype), flat), x.shape)
         d = xp.reshape(xp.take(self._table("_b", xp, x.dtype), flat), x.shape)

@@ -355,8 +355,9 @@ def shared_data_root() -> Path:
 
 _loaded = {}  # name -> regularizer: loading runs a 10-30 s power iteration, so do it once per process
 
-# recon's own weights (examples/train_crr_prox_sigma25.py; model card beside the file), in the repository's data/
-SHIPPED = {"crr": "crr_sigma25_prox_cpu55min.npz"}
+# recon's own weights (examples/train_crr_prox_sigma25.py, examples/train_wcrr.py; a model card beside each
+# file), in the repository's data/
+SHIPPED = {"crr": "crr_sigma25_prox_cpu55min.npz", "wcrr": "wcrr_cpu55min.npz"}
 
 
 def shipped_path(name: str) -> Path:
@@ -399,14 +400,16 @@ def ridge_regularizer(name: str) -> RidgeRegularizer:
     1. The published checkpoint (:func:`published_regularizer`), when the shared data folder
        holds it and ``torch`` is installed: the authors' multi-noise models, good at any
        :math:`\sigma` in [0, 30]/255.
-    2. Otherwise, for ``"crr"``, the weights recon ships (:func:`shipped_path`, read by
-       :func:`load_npz`, no torch): a convex CRR-NN trained by recon at :math:`\sigma = 25/255`
-       only (it has no noise scaling, so ``sigma`` does not change it; see its model card).
+    2. Otherwise the weights recon ships (:func:`shipped_path`, read by :func:`load_npz`, no
+       torch; see the model card beside each file): for ``"crr"`` a convex CRR-NN trained by recon
+       at :math:`\sigma = 25/255` only (it has no noise scaling, so ``sigma`` does not change it);
+       for ``"wcrr"`` a WCRR-NN recon trained with the multi-noise objective
+       (:math:`\sigma \in [0, 30]/255`, with the published noise scaling :math:`s_c(\sigma)`).
 
     Raises
     ------
     FileNotFoundError
-        ``"wcrr"`` without the shared folder or torch (recon ships no WCRR weights).
+        When neither is readable (e.g. an install without the ``data/`` files).
     """
     if name not in PUBLISHED:
         raise ValueError(f"name must be one of {sorted(PUBLISHED)}, got {name!r}")

@@ -1,4 +1,4 @@
-"""The CRR-NN recon ships in ``data/``: read without torch, used by ``reg="crr"`` as the fallback."""
+"""The CRR-NN and WCRR-NN recon ships in ``data/``: read without torch, the fallback of ``reg="crr"``/``"wcrr"``."""
 import json
 import subprocess
 import sys
@@ -11,7 +11,7 @@ from recon import data, denoise, metrics
 from recon.learned import load_npz, save_npz, weights
 from tests.functionals.test_ridge import make_reg
 
-SHIPPED = weights.shipped_path("crr")
+TRAINER = {"crr": "examples/train_crr_prox_sigma25.py", "wcrr": "examples/train_wcrr.py"}
 
 
 def _crop():
@@ -20,23 +20,31 @@ def _crop():
     return clean, noisy
 
 
-def test_shipped_file_is_small_and_documented():
-    assert SHIPPED.is_file() and SHIPPED.stat().st_size < 100_000
-    card = SHIPPED.with_suffix(".md").read_text()
-    assert "Set12" in card and "examples/train_crr_prox_sigma25.py" in card
-    reg = load_npz(SHIPPED)
-    assert reg.noise_scaling is None and reg.weak_convexity == 0  # convex: non-decreasing activation
+@pytest.mark.parametrize("name", ["crr", "wcrr"])
+def test_shipped_file_is_small_and_documented(name):
+    path = weights.shipped_path(name)
+    assert path.is_file() and path.stat().st_size < 100_000
+    card = path.with_suffix(".md").read_text()
+    assert "Set12" in card and TRAINER[name] in card
+    reg = load_npz(path)
     assert sum(int(np.prod(k.shape)) for k in reg.kernels) > 10_000
+    if name == "crr":
+        assert reg.noise_scaling is None and reg.weak_convexity == 0  # convex: non-decreasing activation
+    else:
+        assert reg.extras["meta"]["rho"] == 1.0
+        for sigma in (5 / 255, 15 / 255, 25 / 255):  # 1-weakly convex at every noise level
+            assert 0 < reg.at_noise_level(sigma).weak_convexity <= 1.01  # bound uses the stored ||W|| estimate (measured 1.0047)
 
 
-def test_denoise_without_torch_or_shared_folder(tmp_path):
+@pytest.mark.parametrize("name", ["crr", "wcrr"])
+def test_denoise_without_torch_or_shared_folder(tmp_path, name):
     # a fresh process where torch cannot be imported and the shared folder does not exist
     code = (
         "import sys, json, numpy as np; sys.modules['torch'] = None\n"
         "from recon import data, denoise, metrics\n"
         "clean = np.asarray(data.camera()[100:164, 180:244], dtype=np.float32)\n"
         "noisy = (clean + 25 / 255 * np.random.default_rng(0).standard_normal(clean.shape)).astype(np.float32)\n"
-        "x = denoise(noisy, reg='crr', sigma=25 / 255)\n"
+        f"x = denoise(noisy, reg={name!r}, sigma=25 / 255)\n"
         "print(json.dumps([metrics.psnr(noisy, clean, data_range=1.0), metrics.psnr(x, clean, data_range=1.0),"
         " 'torch' in sys.modules and sys.modules['torch'] is not None]))\n"
     )
@@ -58,9 +66,24 @@ def test_reg_crr_falls_back_to_shipped(monkeypatch, tmp_path):
     assert np.array_equal(denoise(noisy, reg="crr", sigma=25 / 255), denoise(noisy, reg=reg))
 
 
-def test_wcrr_has_no_fallback(monkeypatch, tmp_path):
+def test_reg_wcrr_falls_back_to_shipped_and_follows_sigma(monkeypatch, tmp_path):
     monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "absent"))
     monkeypatch.setattr(weights, "_loaded", {})
+    reg = weights.ridge_regularizer("wcrr")
+    assert reg.noise_scaling is not None
+    clean, noisy = _crop()
+    x25 = denoise(noisy, reg="wcrr", sigma=25 / 255)
+    assert np.array_equal(x25, denoise(noisy, reg=reg, sigma=25 / 255))
+    # the noise scaling is live: a larger assumed sigma removes more (the residual grows with sigma)
+    residual = [float(np.linalg.norm(denoise(noisy, reg="wcrr", sigma=s / 255) - noisy)) for s in (5, 15)]
+    residual.append(float(np.linalg.norm(x25 - noisy)))
+    assert residual[0] < residual[1] < residual[2]
+
+
+def test_no_fallback_without_the_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "absent"))
+    monkeypatch.setattr(weights, "_loaded", {})
+    monkeypatch.setitem(weights.SHIPPED, "wcrr", "absent.npz")  # as in an install without data/
     with pytest.raises(FileNotFoundError, match="wcrr"):
         weights.ridge_regularizer("wcrr")
     with pytest.raises(ValueError, match="name"):
