@@ -104,6 +104,7 @@ def test_ct_wcrr_needs_a_weight_and_the_weights(sino_dir, monkeypatch, tmp_path,
     assert "--weight" in capsys.readouterr().err
     monkeypatch.delitem(weights._loaded, "wcrr", raising=False)
     monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setitem(weights.SHIPPED, "wcrr", "absent.npz")  # as in an install without data/
     assert cli.main([*argv, "--weight", "0.5"]) == 2
     err = capsys.readouterr().err
     assert "--method wcrr" in err and "wcrr-nn" in err and err.count("\n") == 1
