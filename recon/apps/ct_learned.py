@@ -27,25 +27,11 @@ import math
 from ..functionals import L2DataFidelity, NonNegativity
 from ..functionals.ridge import RidgeRegularizer
 from ..solvers import fista, monotone_apg
+from .denoise import ridge_at_noise_level
 
 __all__ = ["ridge_reconstruct", "DEFAULT_SIGMA"]
 
 DEFAULT_SIGMA = 25 / 255  # the noise level of the shipped CRR-NN; a tuning parameter like the weight
-
-
-def _regularizer(reg, sigma):
-    from ..learned.weights import PUBLISHED, shared_data_root, shipped_path
-    from .denoise import ridge_at_noise_level
-
-    if reg == "wcrr":
-        try:
-            return ridge_at_noise_level(reg, sigma)
-        except FileNotFoundError as err:
-            folder = shared_data_root() / "weights" / PUBLISHED["wcrr"]
-            raise FileNotFoundError(
-                f"method='wcrr' needs the published WCRR-NN checkpoint folder {folder} (config.json and "
-                f"checkpoint_*.pth, read with torch) or recon's own {shipped_path('wcrr')} ({err})") from None
-    return ridge_at_noise_level(reg, sigma)
 
 
 def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, callback, return_result, reg="crr"):
@@ -58,7 +44,7 @@ def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, cal
     sigma = DEFAULT_SIGMA if sigma is None else float(sigma)
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
-    R = _regularizer(reg, sigma)
+    R = ridge_at_noise_level(reg, sigma)  # its FileNotFoundError names where the weights may be
     f = L2DataFidelity(b, B) + weight * R
     g = NonNegativity() if nonneg else None
     name = reg.upper() + "-NN" if isinstance(reg, str) else "ridge regularizer"

@@ -426,6 +426,9 @@ def ridge_regularizer(name: str) -> RidgeRegularizer:
     if name in SHIPPED and shipped_path(name).is_file():
         _loaded[name] = load_npz(shipped_path(name))
         return _loaded[name]
-    why = "torch is not installed" if not has_torch else f"{shared_data_root() / 'weights'} has no {PUBLISHED[name]}"
-    raise FileNotFoundError(f"reg={name!r} needs the published weights ({why}; set RECON_SHARED_DATA), or pass a "
+    folder = shared_data_root() / "weights" / PUBLISHED[name]
+    why = "torch is not installed" if not has_torch else f"{folder} is not a folder"
+    own = f" or recon's own {shipped_path(name)} (absent)" if name in SHIPPED else ""
+    raise FileNotFoundError(f"reg={name!r} needs the published checkpoint folder {folder} (config.json and "
+                            f"checkpoint_*.pth, read with torch; {why}; set RECON_SHARED_DATA){own}, or pass a "
                             "RidgeRegularizer instance")
