@@ -40,7 +40,7 @@ import numpy as np
 
 from .train import _backward_kernel, _torch
 from .train_prox import _cg, _images, _sample, prox_batch
-from .weights import _SCALING_EPS, NORM_SHAPE, _NoiseScaling, project_activation
+from .weights import _SCALING_EPS, NORM_SHAPE, _NoiseScaling, project_activation, unit_norm
 
 __all__ = ["TorchWCRR", "train_wcrr", "to_regularizer"]
 
@@ -258,10 +258,14 @@ def TorchWCRR(kernels, cvx, ccv, mu, scaling, *, x_min=-0.1, x_max=0.1, rho=1.0,
 
 
 def to_regularizer(model, *, norm_shape=NORM_SHAPE):
-    """The recon :class:`~recon.functionals.RidgeRegularizer` of a :func:`TorchWCRR` (NumPy, with ``noise_scaling``).
+    r"""The recon :class:`~recon.functionals.RidgeRegularizer` of a :func:`TorchWCRR` (NumPy, with ``noise_scaling``).
 
     Use it with weight 1 and :meth:`~recon.functionals.RidgeRegularizer.at_noise_level` (or
     ``recon.denoise(..., sigma=...)``), ``sigma`` in image units.
+
+    Training keeps :math:`\|W\| = 1` on 64×64 patches; on ``norm_shape`` the norm can be a
+    little larger, and then the kernels are divided back to :math:`\|W\| = 1`
+    (:func:`~recon.learned.weights.unit_norm`), so ``weak_convexity`` is at most ``rho`` (up to the power iteration).
     """
     from ..functionals.ridge import RidgeRegularizer
     from ..functionals.splines import LinearSpline
@@ -271,7 +275,8 @@ def to_regularizer(model, *, norm_shape=NORM_SHAPE):
     scaling = _NoiseScaling(model.scaling.detach().double().cpu().numpy(), 0.0, model.level_max, unit=UNIT)
     reg = RidgeRegularizer(kernels, LinearSpline(phi, model.x_min, model.x_max), noise_scaling=scaling,
                            norm_shape=norm_shape)
-    reg.extras = {"mu": math.exp(float(model.log_mu.detach())), "rho": model.rho}
+    reg = unit_norm(reg)  # training kept ||W|| = 1 on 64x64; on norm_shape it may be a little above
+    reg.extras = dict(reg.extras, mu=math.exp(float(model.log_mu.detach())), rho=model.rho)
     return reg
 
 

@@ -65,7 +65,7 @@ from ..functionals.splines import LinearSpline
 from ..operators.multiconv import MultiConvolution
 
 __all__ = ["load_published", "load_npz", "save_npz", "project_activation", "published_regularizer", "ridge_regularizer",
-           "shared_data_root", "shipped_path", "NORM_SHAPE"]
+           "shared_data_root", "shipped_path", "unit_norm", "NORM_SHAPE"]
 
 NORM_SHAPE = (256, 256)  # image size of the authors' power iteration for ||W||
 _SCALING_EPS = 1e-5  # the authors' guard in exp(S(sigma)) / (sigma + eps)
@@ -254,6 +254,29 @@ def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, n
 
 
 _NPZ_FORMAT = 1
+
+
+def unit_norm(reg: RidgeRegularizer) -> RidgeRegularizer:
+    r"""``reg`` with its kernels divided so that :math:`\|W\| = 1` on ``reg.norm_shape``; ``reg`` if already at most 1.
+
+    :math:`\|W\|` of a zero-padded convolution grows with the image, so kernels kept at
+    :math:`\|W\| = 1` on small training patches reach slightly above 1 on the 256×256 images the
+    norm is measured on (the authors' test-time normalisation, :func:`load_published`).  Dividing
+    each of the :math:`n` kernels by :math:`\|W\|^{1/n}` restores :math:`\|W\| = 1`, hence
+    :attr:`~recon.functionals.RidgeRegularizer.weak_convexity` :math:`= \max(-\varphi'_{\min}, 0)`
+    (at most :math:`\rho`); activation, scale and noise scaling are kept.  :math:`\|W\|` is
+    measured again after the division (power iteration), not assumed.
+    """
+    if not isinstance(reg, RidgeRegularizer):
+        raise TypeError(f"reg must be a RidgeRegularizer, got {type(reg).__name__}")
+    norm = reg.w_norm
+    if norm <= 1 + 1e-6:  # float32 kernels round ||W|| = 1 to within about 1e-7
+        return reg
+    c = norm ** (-1.0 / len(reg.kernels))
+    out = RidgeRegularizer([k * k.dtype.type(c) for k in reg.kernels], reg.activation, scale=reg.scale,
+                           noise_scaling=reg.noise_scaling, norm_shape=reg.norm_shape)
+    out.extras = dict(reg.extras, w_norm_before=norm)
+    return out
 
 
 def save_npz(path, reg: RidgeRegularizer, meta=None) -> Path:

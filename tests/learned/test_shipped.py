@@ -33,7 +33,7 @@ def test_shipped_file_is_small_and_documented(name):
     else:
         assert reg.extras["meta"]["rho"] == 1.0
         for sigma in (5 / 255, 15 / 255, 25 / 255):  # 1-weakly convex at every noise level
-            assert 0 < reg.at_noise_level(sigma).weak_convexity <= 1.01  # bound uses the stored ||W|| estimate (measured 1.0047)
+            assert 0 < reg.at_noise_level(sigma).weak_convexity <= 1 + 1e-6  # ||W|| = 1 on 256x256 (unit_norm)
 
 
 @pytest.mark.parametrize("name", ["crr", "wcrr"])
@@ -110,3 +110,18 @@ def test_npz_round_trip_and_errors(tmp_path):
     np.savez(tmp_path / "bad.npz", meta=np.array(json.dumps({"format": 99})))
     with pytest.raises(ValueError, match="format"):
         load_npz(tmp_path / "bad.npz")
+
+
+def test_unit_norm_divides_w_back_to_norm_one():
+    reg = make_reg("wcrr")  # ||W|| = 1 on 16x16 ...
+    big = type(reg)(reg.kernels, reg.activation, scale=reg.scale, norm_shape=(48, 48))
+    assert big.w_norm > 1.001  # ... and above 1 on a larger image: zero padding loses less
+    out = weights.unit_norm(big)
+    assert out.w_norm == pytest.approx(1.0, abs=1e-6) and out.extras["w_norm_before"] == big.w_norm
+    x = np.random.default_rng(1).standard_normal((48, 48))
+    assert np.allclose(out.W(x.shape)(x), big.W(x.shape)(x) / big.w_norm, rtol=1e-10, atol=1e-12)  # W / ||W||
+    assert out.weak_convexity == pytest.approx(max(0.0, -reg.activation.slope_min), rel=1e-5)
+    assert np.array_equal(out.scale, big.scale) and out.activation is big.activation
+    assert weights.unit_norm(out) is out and weights.unit_norm(reg) is reg  # already ||W|| <= 1: unchanged
+    with pytest.raises(TypeError, match="reg"):
+        weights.unit_norm("wcrr")
