@@ -1,11 +1,9 @@
 """WCRR denoising on a 512×512 image: recon (NumPy) against a PyTorch implementation of the same model.
 
 Model: the published WCRR-NN (``../shared/data/weights/wcrr-nn`` or ``$RECON_SHARED_DATA``; read
-with torch) at σ = 25/255 when readable; otherwise a deterministic WCRR of the same architecture
-built from the CRR-NN recon ships (``data/crr_sigma25_prox_cpu55min.npz``): its trained 1 → 4 → 8 → 60
-5×5 filters, the activation :math:`\varphi_{\mathrm{crr}} - 0.9\,\mathrm{clip}(t, \pm 0.05)/\|W\|^2`
-(weakly convex, ρ = 0.9 < 1, so the λ = 1 denoising problem stays convex) and per-channel scales
-``linspace(0.8, 1.25, 60)`` (the role of WCRR's noise-level scaling).  The PyTorch peer is
+with torch) at σ = 25/255 when readable; otherwise the WCRR-NN recon ships (``data/wcrr_cpu55min.npz``,
+same architecture: 1 → 4 → 8 → 60 channels of 5×5 filters, one shared activation, 1-weakly convex) at
+the same σ.  The PyTorch peer is
 :func:`recon.learned.train.from_regularizer`: ``conv2d``/``conv_transpose2d`` and a gathered linear
 spline, the model recon's trainer uses.
 
@@ -60,17 +58,10 @@ def _model():
     folder = shared_data_root() / "weights" / "wcrr-nn"
     if folder.is_dir():
         return load_published(folder).at_noise_level(SIGMA), "published wcrr-nn"
-    from recon.functionals import LinearSpline, RidgeRegularizer
     from recon.learned import load_npz
     from recon.learned.weights import shipped_path
 
-    crr = load_npz(shipped_path("crr"))
-    a = crr.activation
-    knots = np.linspace(a.x_min, a.x_max, a.coefficients.size)
-    phi = a.coefficients - 0.9 * np.clip(knots, -0.05, 0.05) / crr.w_norm**2
-    reg = RidgeRegularizer(crr.kernels, LinearSpline(phi, a.x_min, a.x_max), scale=np.linspace(0.8, 1.25, 60),
-                           w_norm=crr.w_norm, norm_shape=crr.norm_shape)
-    return reg, "WCRR from the shipped CRR-NN filters (rho 0.9, per-channel scales)"
+    return load_npz(shipped_path("wcrr")).at_noise_level(SIGMA), "recon's shipped wcrr_cpu55min"
 
 
 def _best_pair(fn_recon, fn_torch, repeat):

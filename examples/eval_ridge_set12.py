@@ -3,7 +3,7 @@
 Denoising PSNR (the model cards)::
 
     python examples/eval_ridge_set12.py ../shared/data/images/set12 crr 25           # published convex model
-    python examples/eval_ridge_set12.py ../shared/data/images/set12 data/crr_sigma25_prox_cpu55min.npz 25
+    python examples/eval_ridge_set12.py ../shared/data/images/set12 data/crr_cpu55min.npz 25
     python examples/eval_ridge_set12.py ../shared/data/images/set12 ../shared/data/weights/crr-nn/Sigma_25_t_10 25 \
         11.3137 16   # an original CRR-NN checkpoint folder, with the denoiser's lambda and mu
 
@@ -13,7 +13,7 @@ accelerated gradient with restart, tol 1e-4).  Prints one JSON line.
 
 Ridge regularizer against TV (issue 6, "beat TV by >= 0.5 dB")::
 
-    python examples/eval_ridge_set12.py --versus-tv deblur ../shared/data/images/set12 data/crr_sigma25_prox_cpu55min.npz
+    python examples/eval_ridge_set12.py --versus-tv deblur ../shared/data/images/set12 data/crr_cpu55min.npz
     python examples/eval_ridge_set12.py --versus-tv ct ../shared/data/images/set12 wcrr --methods tv-converged,ridge
     python examples/eval_ridge_set12.py --versus-tv ct-phantom - crr --methods tv-converged,ridge
 

@@ -1,9 +1,9 @@
-"""Train the CRR-NN recon ships through its exact proximal denoiser (σ = 25, CPU, ≤ 60 minutes).
+"""Train a CRR-NN at σ = 25 only through its exact proximal denoiser (CPU, ≤ 60 minutes).
 
 Usage (resumes from the checkpoint when re-run; ``--export-only`` just exports it)::
 
     python examples/train_crr_prox_sigma25.py ../shared/data/images/bsd400-train run/crr25prox.pt \
-        data/crr_sigma25_prox_cpu55min.npz [--minutes 55] [--threads 1] [--export-only]
+        run/crr_sigma25_prox.npz [--minutes 55] [--threads 1] [--export-only]
 
 Recipe (:func:`recon.learned.train_prox.train_crr_prox`): the denoiser trained is the one
 :func:`recon.denoise` runs, argmin ½‖x − y‖² + λR(x) (accelerated gradient, relative change 1e-3),
@@ -11,8 +11,9 @@ differentiated implicitly (conjugate gradients on I + λWᵀDW, relative residua
 batches of 32 random 40×40 patches (flips, rotations) of 392 BSD images, 8 held out for validation
 (96×96 centre crops, prox to 1e-4, every 100 steps; the best state is kept); Adam, learning rates
 5e-3 (kernels), 5e-5 (spline), 5e-3 (log scales), 1e-2 (log λ), decaying tenfold over the run.
-These defaults are the recipe of the shipped ``data/crr_sigma25_prox_cpu55min.npz`` (its model card
-has the measurements); ``--batch``, ``--lr`` … override them and are recorded in the ``.npz``.
+These defaults are the recipe of ``data/crr_sigma25_prox_cpu55min.npz``, the ``reg="crr"`` fallback
+until the multi-noise ``data/crr_cpu55min.npz`` (``examples/train_wcrr.py --rho 0``) replaced it; its
+model card, with the measurements, is in git history; ``--batch``, ``--lr`` … override them and are recorded in the ``.npz``.
 λ is folded into the activation on export, so the ``.npz`` is used with weight 1.  A log of every
 step goes to the checkpoint's folder (``<checkpoint>.log.jsonl``).
 """

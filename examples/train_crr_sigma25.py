@@ -1,4 +1,4 @@
-"""Train the CRR-NN that recon ships (data/crr_sigma25_<tag>.npz): a short CPU run, σ = 25.
+"""Train a CRR-NN with the t-step recipe (data/crr_sigma25_<tag>.npz, in git history): a short CPU run, σ = 25.
 
 The t-step recipe of the model recon shipped before the prox-trained one
 (``examples/train_crr_prox_sigma25.py``).  Usage (2 CPU cores, ~25 minutes; resumes from the

@@ -1,5 +1,8 @@
 """Train a WCRR-NN (or, with ``--rho 0``, a convex CRR-NN) for all noise levels σ ∈ [0, 30]/255 (CPU, ≤ 60 minutes).
 
+Both models recon ships were made with it: ``data/wcrr_cpu55min.npz`` and, with ``--rho 0``,
+``data/crr_cpu55min.npz`` (their model cards give the commands and the Set12 PSNR).
+
 Usage (resumes from the checkpoint when re-run; ``--export-only`` just exports it)::
 
     python examples/train_wcrr.py ../shared/data/images/bsd400-train run/wcrr.pt data/wcrr_cpu55min.npz \

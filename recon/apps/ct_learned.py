@@ -31,7 +31,7 @@ from .denoise import ridge_at_noise_level
 
 __all__ = ["ridge_reconstruct", "DEFAULT_SIGMA"]
 
-DEFAULT_SIGMA = 25 / 255  # the noise level of the shipped CRR-NN; a tuning parameter like the weight
+DEFAULT_SIGMA = 25 / 255  # the learned model's noise level S in CT: a tuning parameter like the weight
 
 
 def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, callback, return_result, reg="crr"):

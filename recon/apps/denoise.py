@@ -102,8 +102,8 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
         scales :math:`s_c(\sigma)`); ignored otherwise.  ``"crr"``/``"wcrr"`` read the published
         checkpoints from the shared data folder when it exists and ``torch`` is installed (loaded
         once); otherwise they use the models recon trained and ships in ``data/``: a CRR-NN
-        trained at :math:`\sigma = 25/255` only, and a WCRR-NN trained for
-        :math:`\sigma \in [0, 30]/255` (:func:`recon.learned.weights.ridge_regularizer`).
+        and a WCRR-NN, both trained for :math:`\sigma \in [0, 30]/255`
+        (:func:`recon.learned.weights.ridge_regularizer`).
     iters : int, optional
         Iteration budget of the solve: inner primal-dual iterations (TV, default 500), CG iterations
         (Tikhonov, default 200), FISTA iterations (smooth Functional, default 500).

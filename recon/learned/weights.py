@@ -378,9 +378,9 @@ def shared_data_root() -> Path:
 
 _loaded = {}  # name -> regularizer: loading runs a 10-30 s power iteration, so do it once per process
 
-# recon's own weights (examples/train_crr_prox_sigma25.py, examples/train_wcrr.py; a model card beside each
+# recon's own weights (both by examples/train_wcrr.py: --rho 0 and --rho 1; a model card beside each
 # file), in the repository's data/
-SHIPPED = {"crr": "crr_sigma25_prox_cpu55min.npz", "wcrr": "wcrr_cpu55min.npz"}
+SHIPPED = {"crr": "crr_cpu55min.npz", "wcrr": "wcrr_cpu55min.npz"}
 
 
 def shipped_path(name: str) -> Path:
@@ -424,10 +424,10 @@ def ridge_regularizer(name: str) -> RidgeRegularizer:
        holds it and ``torch`` is installed: the authors' multi-noise models, good at any
        :math:`\sigma` in [0, 30]/255.
     2. Otherwise the weights recon ships (:func:`shipped_path`, read by :func:`load_npz`, no
-       torch; see the model card beside each file): for ``"crr"`` a convex CRR-NN trained by recon
-       at :math:`\sigma = 25/255` only (it has no noise scaling, so ``sigma`` does not change it);
-       for ``"wcrr"`` a WCRR-NN recon trained with the multi-noise objective
-       (:math:`\sigma \in [0, 30]/255`, with the published noise scaling :math:`s_c(\sigma)`).
+       torch; see the model card beside each file): a convex CRR-NN (``"crr"``) and a WCRR-NN
+       (``"wcrr"``) recon trained with the authors' multi-noise objective
+       (:mod:`recon.learned.train_wcrr`, :math:`\sigma \in [0, 30]/255`), each with the published
+       noise scaling :math:`s_c(\sigma)`, so ``sigma`` selects the strength as for the published ones.
 
     Raises
     ------

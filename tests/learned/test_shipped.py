@@ -11,7 +11,7 @@ from recon import data, denoise, metrics
 from recon.learned import load_npz, save_npz, weights
 from tests.functionals.test_ridge import make_reg
 
-TRAINER = {"crr": "examples/train_crr_prox_sigma25.py", "wcrr": "examples/train_wcrr.py"}
+TRAINER = {"crr": "examples/train_wcrr.py", "wcrr": "examples/train_wcrr.py"}
 
 
 def _crop():
@@ -28,12 +28,12 @@ def test_shipped_file_is_small_and_documented(name):
     assert "Set12" in card and TRAINER[name] in card
     reg = load_npz(path)
     assert sum(int(np.prod(k.shape)) for k in reg.kernels) > 10_000
-    if name == "crr":
-        assert reg.noise_scaling is None and reg.weak_convexity == 0  # convex: non-decreasing activation
-    else:
-        assert reg.extras["meta"]["rho"] == 1.0
-        for sigma in (5 / 255, 15 / 255, 25 / 255):  # 1-weakly convex at every noise level
-            assert 0 < reg.at_noise_level(sigma).weak_convexity <= 1 + 1e-6  # ||W|| = 1 on 256x256 (unit_norm)
+    assert reg.noise_scaling is not None and reg.w_norm == pytest.approx(1.0, abs=1e-6)  # unit_norm on 256x256
+    for sigma in (5 / 255, 15 / 255, 25 / 255):
+        if name == "crr":  # convex: non-decreasing activation at every noise level
+            assert reg.extras["meta"]["rho"] == 0.0 and reg.at_noise_level(sigma).weak_convexity == 0
+        else:  # 1-weakly convex at every noise level
+            assert reg.extras["meta"]["rho"] == 1.0 and 0 < reg.at_noise_level(sigma).weak_convexity <= 1 + 1e-6
 
 
 @pytest.mark.parametrize("name", ["crr", "wcrr"])
@@ -57,25 +57,17 @@ def test_denoise_without_torch_or_shared_folder(tmp_path, name):
     assert after > before + 5  # about 20 dB noisy crop; a working denoiser gains well over 5 dB
 
 
-def test_reg_crr_falls_back_to_shipped(monkeypatch, tmp_path):
+@pytest.mark.parametrize("name", ["crr", "wcrr"])
+def test_reg_falls_back_to_shipped_and_follows_sigma(monkeypatch, tmp_path, name):
     monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "absent"))
     monkeypatch.setattr(weights, "_loaded", {})  # forget what other tests loaded; restored afterwards
-    reg = weights.ridge_regularizer("crr")
-    assert reg.extras["meta"]["sigma"] == pytest.approx(25 / 255)
+    reg = weights.ridge_regularizer(name)
+    assert reg.noise_scaling is not None and reg.extras["meta"]["rho"] == (1.0 if name == "wcrr" else 0.0)
     clean, noisy = _crop()
-    assert np.array_equal(denoise(noisy, reg="crr", sigma=25 / 255), denoise(noisy, reg=reg))
-
-
-def test_reg_wcrr_falls_back_to_shipped_and_follows_sigma(monkeypatch, tmp_path):
-    monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "absent"))
-    monkeypatch.setattr(weights, "_loaded", {})
-    reg = weights.ridge_regularizer("wcrr")
-    assert reg.noise_scaling is not None
-    clean, noisy = _crop()
-    x25 = denoise(noisy, reg="wcrr", sigma=25 / 255)
+    x25 = denoise(noisy, reg=name, sigma=25 / 255)
     assert np.array_equal(x25, denoise(noisy, reg=reg, sigma=25 / 255))
     # the noise scaling is live: a larger assumed sigma removes more (the residual grows with sigma)
-    residual = [float(np.linalg.norm(denoise(noisy, reg="wcrr", sigma=s / 255) - noisy)) for s in (5, 15)]
+    residual = [float(np.linalg.norm(denoise(noisy, reg=name, sigma=s / 255) - noisy)) for s in (5, 15)]
     residual.append(float(np.linalg.norm(x25 - noisy)))
     assert residual[0] < residual[1] < residual[2]
 
