@@ -281,7 +281,7 @@ def to_regularizer(model, *, norm_shape=NORM_SHAPE):
 
 
 def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=40, sigma_max=30 / 255, mu=20.0,
-               scale=5.0, init_clip=0.05, scaling_knots=11, lr=5e-3, lr_spline=5e-5, lr_scaling=5e-3, lr_mu=1e-2,
+               scale=5.0, init_clip=0.05, scaling_knots=11, lr=5e-3, lr_spline=5e-5, lr_concave=None, lr_scaling=5e-3, lr_mu=1e-2,
                decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101, x_range=0.1, forward_tol=1e-3,
                forward_iters=300, backward_tol=1e-2, backward_iters=50, validation_images=8, validation_crop=96,
                validation_sigmas=(5 / 255, 15 / 255, 25 / 255), validate_every=100, checkpoint=None,
@@ -311,6 +311,11 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
     lr, lr_spline, lr_scaling, lr_mu, decay : float
         Adam learning rates of the kernels, both splines, :math:`S`, :math:`\log\mu`; they decay
         geometrically to ``decay`` times their start over the run.
+    lr_concave : float, optional
+        A learning rate of its own for :math:`\varphi_{ccv}` (default: ``lr_spline``, one Adam
+        group for both splines, the authors' setting).  Adam moves a coefficient by about its
+        learning rate per step, so in 1500 steps at 5e-5 :math:`\varphi_{ccv}` (zero at the start)
+        can reach only a few hundredths: a short run needs a larger rate to learn the concave part.
     channels, size, knots, x_range
         Architecture (the published 1 → 4 → 8 → 60, 5×5, 101 knots on [-0.1, 0.1]).
     forward_tol, forward_iters, backward_tol, backward_iters
@@ -344,6 +349,8 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
     for name, value in (("mu", mu), ("scale", scale), ("init_clip", init_clip), ("sigma_max", sigma_max)):
         if not (float(value) > 0 and math.isfinite(float(value))):
             raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    if lr_concave is not None and not (float(lr_concave) > 0 and math.isfinite(float(lr_concave))):
+        raise ValueError(f"lr_concave must be a finite number > 0 or None, got {lr_concave}")
     if not 0 < decay <= 1:
         raise ValueError(f"decay must be in (0, 1], got {decay}")
     if int(scaling_knots) < 2:
@@ -376,6 +383,9 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
     if rho == 0:
         model.ccv.requires_grad_(False)
         groups[1]["params"] = [model.cvx]
+    elif lr_concave is not None:
+        groups[1]["params"] = [model.cvx]
+        groups.append({"params": [model.ccv], "lr": float(lr_concave)})
     opt = torch.optim.Adam(groups)
     base_lrs = [g["lr"] for g in groups]
     power = torch.randn(1, 1, 64, 64, dtype=model.cvx.dtype, generator=torch.Generator().manual_seed(seed))

@@ -150,8 +150,21 @@ def test_train_wcrr_rejects_bad_arguments(tmp_path):
         train_wcrr(folder, steps=1, validation_sigmas=(40 / 255,))
     with pytest.raises(ValueError, match="scaling_knots"):
         train_wcrr(folder, steps=1, scaling_knots=1)
+    with pytest.raises(ValueError, match="lr_concave"):
+        train_wcrr(folder, steps=1, lr_concave=-1e-3)
     with pytest.raises(FileNotFoundError, match="images"):
         train_wcrr(tmp_path / "missing", steps=1)
+
+
+def test_lr_concave_is_the_concave_splines_own_rate(tmp_path):
+    folder = _folder(tmp_path)
+    kw = dict(steps=2, batch=3, patch=12, channels=(1, 2, 4), validation_images=1, validate_every=0, lr_spline=1e-6)
+    moved = {}
+    for lr_concave in (None, 1e-2):  # None: one group at lr_spline for both splines
+        model, _ = train_wcrr(folder, lr_concave=lr_concave, **kw)
+        moved[lr_concave] = (float(model.ccv.detach().abs().max()), float(model.cvx.detach().abs().max()))
+    assert moved[1e-2][0] > 100 * moved[None][0]  # phi_ccv starts at zero
+    assert moved[None][1] == pytest.approx(moved[1e-2][1], rel=1e-3)  # phi_cvx keeps lr_spline
 
 
 @pytest.mark.slow
