@@ -44,7 +44,7 @@ def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, cal
     sigma = DEFAULT_SIGMA if sigma is None else float(sigma)
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
-    R = ridge_at_noise_level(reg, sigma)  # its FileNotFoundError names where the weights may be
+    R = ridge_at_noise_level(reg, sigma, like=b)  # its FileNotFoundError names where the weights may be
     f = L2DataFidelity(b, B) + weight * R
     g = NonNegativity() if nonneg else None
     name = reg.upper() + "-NN" if isinstance(reg, str) else "ridge regularizer"

@@ -128,7 +128,7 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
     weight = check_weight(weight)
     nonconvex = False
     if reg in RIDGE or isinstance(reg, RidgeRegularizer):
-        reg = ridge_at_noise_level(reg, sigma)
+        reg = ridge_at_noise_level(reg, sigma, like=y)
         nonconvex = reg.weak_convexity > 0 and weight > 0
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")

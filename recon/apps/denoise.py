@@ -153,7 +153,7 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
     ridge = reg in RIDGE or isinstance(reg, RidgeRegularizer)
     weight = check_weight((1.0 if ridge else 0.1) if weight is None else weight)
     if ridge:
-        reg = ridge_at_noise_level(reg, sigma)
+        reg = ridge_at_noise_level(reg, sigma, like=y)
     if weight == 0:
         return _finish(xp.asarray(y, copy=True), y, Result(xp.asarray(y, copy=True), 0, True,
                                                             message="weight = 0: x = y"), return_result)
@@ -175,12 +175,16 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
     return _finish(result.x, y, result, return_result)
 
 
-def ridge_at_noise_level(reg, sigma):
-    """The RidgeRegularizer behind ``reg`` ("crr", "wcrr" or an instance) at noise level ``sigma``."""
+def ridge_at_noise_level(reg, sigma, like=None):
+    """The RidgeRegularizer behind ``reg`` ("crr", "wcrr" or an instance) at noise level ``sigma``.
+
+    For a name, the kernels are put in the array library of ``like`` (the image), as recon does
+    for everything it creates; an instance is used as given (see :meth:`RidgeRegularizer.to`).
+    """
     if isinstance(reg, str):
         from ..learned.weights import ridge_regularizer
 
-        reg = ridge_regularizer(reg)  # published checkpoint if readable, else recon's shipped file
+        reg = ridge_regularizer(reg, like=like)  # published checkpoint if readable, else recon's shipped file
     if reg.noise_scaling is None:
         return reg
     if sigma is None:

@@ -35,12 +35,21 @@ import math
 
 import numpy as np
 
-from ..backend import array_namespace, asarray, check_finite
+from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..operators.multiconv import MultiConvolution
 from .base import Functional
 from .splines import LinearSpline
 
 __all__ = ["RidgeRegularizer"]
+
+
+def _move(k, xp, dtype):
+    """Kernel ``k`` as an array of ``xp`` (through NumPy when it comes from another library)."""
+    if array_namespace(k) is not xp:
+        k = to_numpy(k)
+    if isinstance(dtype, str):
+        dtype = getattr(xp, dtype)
+    return xp.asarray(k, dtype=dtype)
 
 
 class RidgeRegularizer(Functional):
@@ -147,6 +156,34 @@ class RidgeRegularizer(Functional):
         out.extras = dict(self.extras, sigma=sigma)
         return out
 
+    def to(self, backend=None, *, xp=None, dtype=None) -> "RidgeRegularizer":
+        """The same regularizer with its kernels in another array library (or dtype).
+
+        Parameters
+        ----------
+        backend : {"numpy", "cupy"}, optional
+            Where the kernels go (default backend if neither this nor ``xp`` is given).
+        xp : array namespace, optional
+            Instead of ``backend``: any array-API namespace, e.g. ``recon.backend.array_namespace(image)``.
+        dtype : optional
+            Kernel dtype in that namespace (default: kept, as far as the namespace has it).
+
+        The kernels are a few thousand numbers; this is the one explicit copy (host to device
+        for CuPy) that lets the regularizer act on images there.  ``w_norm``, the activation,
+        the scales and the noise scaling are shared, not recomputed.
+        """
+        if xp is None:
+            from ..backend import namespace
+
+            xp = namespace(backend)
+        elif backend is not None:
+            raise ValueError("give backend or xp, not both")
+        kernels = [_move(k, xp, dtype) for k in self.kernels]
+        out = RidgeRegularizer(kernels, self.activation, scale=self.scale, noise_scaling=self.noise_scaling,
+                               w_norm=self.w_norm, norm_shape=self.norm_shape)
+        out.extras = dict(self.extras)
+        return out
+
     def _scale_as(self, xp, dtype):
         key = (id(xp), dtype)
         if key not in self._scales:
@@ -156,7 +193,12 @@ class RidgeRegularizer(Functional):
     def _check_image(self, x, name="x"):
         if not hasattr(x, "ndim") or x.ndim != 2:
             raise ValueError(f"{name} must be a 2-D image, got {getattr(x, 'shape', type(x).__name__)}")
-        return array_namespace(x, self.kernels[0])
+        try:
+            return array_namespace(x, self.kernels[0])
+        except TypeError as err:
+            raise TypeError(f"{name} is a {type(x).__module__.split('.')[0]} array but this regularizer's kernels "
+                            f"are {type(self.kernels[0]).__module__.split('.')[0]} arrays; move the regularizer "
+                            "with reg.to('cupy') / reg.to(xp=recon.backend.array_namespace(x))") from err
 
     # -- Functional protocol ------------------------------------------------------------------
     def __call__(self, x) -> float:

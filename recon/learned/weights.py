@@ -376,6 +376,7 @@ def shared_data_root() -> Path:
     return Path(os.environ.get("RECON_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 
 
+_moved = {}  # (name, namespace, device) -> the regularizer with its kernels there
 _loaded = {}  # name -> regularizer: loading runs a 10-30 s power iteration, so do it once per process
 
 # recon's own weights (both by examples/train_wcrr.py: --rho 0 and --rho 1; a model card beside each
@@ -417,7 +418,7 @@ def published_regularizer(name: str) -> RidgeRegularizer:
     return _loaded[name]
 
 
-def ridge_regularizer(name: str) -> RidgeRegularizer:
+def ridge_regularizer(name: str, *, like=None) -> RidgeRegularizer:
     r"""The regularizer behind ``reg="crr"`` / ``reg="wcrr"``, in this order of precedence.
 
     1. The published checkpoint (:func:`published_regularizer`), when the shared data folder
@@ -429,11 +430,26 @@ def ridge_regularizer(name: str) -> RidgeRegularizer:
        (:mod:`recon.learned.train_wcrr`, :math:`\sigma \in [0, 30]/255`), each with the published
        noise scaling :math:`s_c(\sigma)`, so ``sigma`` selects the strength as for the published ones.
 
+    ``like``: an image; the regularizer returned has its kernels in that image's array library
+    (e.g. CuPy), converted once per library and process (:meth:`RidgeRegularizer.to`), so
+    ``recon.denoise(cupy_image, reg="crr")`` runs on the GPU.  Default: NumPy kernels.
+
     Raises
     ------
     FileNotFoundError
         When neither is readable (e.g. an install without the ``data/`` files).
     """
+    if like is not None:
+        from ..backend import array_namespace
+
+        xp = array_namespace(like)
+        base = ridge_regularizer(name)
+        if array_namespace(base.kernels[0]) is xp:
+            return base
+        key = (name, xp.__name__, str(getattr(like, "device", "")))
+        if key not in _moved:
+            _moved[key] = base.to(xp=xp)
+        return _moved[key]
     if name not in PUBLISHED:
         raise ValueError(f"name must be one of {sorted(PUBLISHED)}, got {name!r}")
     if name in _loaded:
