@@ -304,8 +304,9 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
         Noise levels drawn uniformly in [0, ``sigma_max``] per patch (image units; 30/255).
     mu, scale, init_clip : float
         Start: :math:`\mu`, :math:`s_c(\sigma)` = ``scale`` at σ = 25/255 (and ∝ 1/σ, so the potential's
-        reach grows with the noise), :math:`\varphi_{cvx}(t) = \operatorname{clip}(t, \pm\text{init\_clip})`,
-        :math:`\varphi_{ccv} = 0`.
+        reach grows with the noise), :math:`\varphi_{cvx}(t) = \operatorname{clip}(t, \pm\text{init\_clip})`
+        (0: the authors' zero start), :math:`\varphi_{ccv} = 0`.  (The published convex model's
+        projected :math:`\varphi_{cvx}` is clip(t, ±0.002), one knot spacing, with μ ≈ 100.)
     scaling_knots : int
         Knots of each :math:`S_c` on [0, ``sigma_max``·255].
     lr, lr_spline, lr_scaling, lr_mu, decay : float
@@ -346,9 +347,11 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
         raise ValueError(f"steps must be an integer >= 0, got {steps}")
     if time_limit is not None and not float(time_limit) > 0:
         raise ValueError(f"time_limit must be > 0 seconds, got {time_limit}")
-    for name, value in (("mu", mu), ("scale", scale), ("init_clip", init_clip), ("sigma_max", sigma_max)):
+    for name, value in (("mu", mu), ("scale", scale), ("sigma_max", sigma_max)):
         if not (float(value) > 0 and math.isfinite(float(value))):
             raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    if not (float(init_clip) >= 0 and math.isfinite(float(init_clip))):
+        raise ValueError(f"init_clip must be a finite number >= 0 (0: the authors' zero start), got {init_clip}")
     if lr_concave is not None and not (float(lr_concave) > 0 and math.isfinite(float(lr_concave))):
         raise ValueError(f"lr_concave must be a finite number > 0 or None, got {lr_concave}")
     if not 0 < decay <= 1:

@@ -152,8 +152,24 @@ def test_train_wcrr_rejects_bad_arguments(tmp_path):
         train_wcrr(folder, steps=1, scaling_knots=1)
     with pytest.raises(ValueError, match="lr_concave"):
         train_wcrr(folder, steps=1, lr_concave=-1e-3)
+    with pytest.raises(ValueError, match="init_clip"):
+        train_wcrr(folder, steps=1, init_clip=-0.01)
     with pytest.raises(FileNotFoundError, match="images"):
         train_wcrr(tmp_path / "missing", steps=1)
+
+
+def test_init_clip_zero_is_the_authors_zero_start_and_adam_moves_it_by_lr_spline(tmp_path):
+    folder = _folder(tmp_path)
+    kw = dict(batch=3, patch=12, channels=(1, 2, 4), validation_images=1, validate_every=0, init_clip=0.0,
+              lr_spline=1e-4)
+    model, _ = train_wcrr(folder, steps=0, **kw)
+    assert float(model.cvx.detach().abs().max()) == 0.0
+    model, _ = train_wcrr(folder, steps=1, **kw)
+    c = model.cvx.detach().numpy()
+    slopes = np.diff(c) / model.step
+    assert np.all(slopes >= -1e-12) and np.all(slopes <= 1 + 1e-12) and np.allclose(c, -c[::-1])
+    # one Adam step moves each raw value by <= lr, so each slope by <= 2 lr / step; the projection re-integrates
+    assert 0 < np.abs(c).max() <= 2 * c.size * 1e-4
 
 
 def test_lr_concave_is_the_concave_splines_own_rate(tmp_path):
