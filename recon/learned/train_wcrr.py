@@ -271,7 +271,10 @@ def to_regularizer(model, *, norm_shape=NORM_SHAPE):
     from ..functionals.splines import LinearSpline
 
     kernels = [w.detach().cpu().numpy().astype(np.float32) for w in model.weights]
-    phi = model.coefficients.detach().double().cpu().numpy()
+    # mu phi_cvx - rho phi_ccv from the float64 projections: float32 values of phi_ccv (|.| <= 0.1) put its
+    # slopes up to ~3e-6 above 1 (rounding / knot spacing), and weak_convexity would read 1.000003 rho
+    cvx, ccv = (project_activation(p.detach().double().cpu().numpy(), model.step) for p in (model.cvx, model.ccv))
+    phi = math.exp(float(model.log_mu.detach())) * cvx - model.rho * ccv
     scaling = _NoiseScaling(model.scaling.detach().double().cpu().numpy(), 0.0, model.level_max, unit=UNIT)
     reg = RidgeRegularizer(kernels, LinearSpline(phi, model.x_min, model.x_max), noise_scaling=scaling,
                            norm_shape=norm_shape)

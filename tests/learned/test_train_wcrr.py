@@ -206,3 +206,15 @@ def test_train_wcrr_runs_keeps_the_model_class_resumes_and_round_trips(tmp_path)
     x = np.random.default_rng(5).random((20, 20))
     for s in (5 / 255, 25 / 255):
         assert np.allclose(back.at_noise_level(s).grad(x), reg.at_noise_level(s).grad(x), atol=1e-6)
+
+
+def test_float32_export_keeps_the_weak_convexity_at_rho():
+    model = _model(dtype="float32")
+    with torch.no_grad():  # where mu phi_cvx is flat at 0.6 and phi_ccv has slope 1, float32 sums of the two
+        grid = torch.linspace(-0.5, 0.5, model.ccv.numel(), dtype=torch.float64)  # round slopes by ~1e-6
+        model.cvx.copy_(torch.clamp(grid, -0.01, 0.01).float())
+        model.ccv.copy_(torch.clamp(grid, -1 / 3, 1 / 3).float())
+        model.log_mu.fill_(math.log(60.0))
+    reg = to_regularizer(model, norm_shape=(16, 16))
+    assert -1 - 1e-12 <= reg.activation.slope_min < -1 + 1e-6  # rho times phi_ccv's slope 1, no rounding above
+    assert reg.at_noise_level(10 / 255).weak_convexity <= reg.w_norm**2 * (1 + 1e-12)
