@@ -15,8 +15,8 @@ differentiated implicitly (conjugate gradients, relative residual 1e-2); MSE los
 random 40×40 patches of 392 BSD images (flips, rotations), 8 held out for validation (96×96 centre
 crops at σ = 5, 15, 25; the best mean is kept); Adam, learning rates 5e-3 (kernels), 5e-5 (splines),
 5e-3 (noise scaling), 1e-2 (log μ), decaying tenfold over the run; φ_cvx starts at
-clip(t, ±0.002), the published convex model's shape (``--init-clip``; the library's default, 0.05, gave
-0.3–0.4 dB less at σ = 25 and 0.6 dB more at σ = 5 on Set12, see the model cards).  The ``.npz`` keeps the noise
+clip(t, ±0.002), the published convex model's shape (``--init-clip``; against the library's default, 0.05, it
+gave 0.3–0.45 dB more at σ = 25 and 0.4–0.65 dB less at σ = 5 on Set12, see the model cards).  The ``.npz`` keeps the noise
 scaling: ``recon.learned.load_npz(path).at_noise_level(sigma)``, or ``recon.denoise(y, reg=..., sigma=...)``.
 A log of every step goes to ``<checkpoint>.log.jsonl``.
 """

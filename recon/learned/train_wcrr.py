@@ -271,8 +271,8 @@ def to_regularizer(model, *, norm_shape=NORM_SHAPE):
     from ..functionals.splines import LinearSpline
 
     kernels = [w.detach().cpu().numpy().astype(np.float32) for w in model.weights]
-    # mu phi_cvx - rho phi_ccv from the float64 projections: float32 values of phi_ccv (|.| <= 0.1) put its
-    # slopes up to ~3e-6 above 1 (rounding / knot spacing), and weak_convexity would read 1.000003 rho
+    # mu phi_cvx - rho phi_ccv from float64 projections of both: the float32 sum (model.coefficients) rounds
+    # the slopes by up to ~2e-6 past -rho, and weak_convexity would read 1.000002 rho
     cvx, ccv = (project_activation(p.detach().double().cpu().numpy(), model.step) for p in (model.cvx, model.ccv))
     phi = math.exp(float(model.log_mu.detach())) * cvx - model.rho * ccv
     scaling = _NoiseScaling(model.scaling.detach().double().cpu().numpy(), 0.0, model.level_max, unit=UNIT)
