@@ -19,15 +19,20 @@ clip(t, ±0.002), the published convex model's shape (``--init-clip``; against t
 gave 0.3–0.45 dB more at σ = 25 and 0.4–0.65 dB less at σ = 5 on Set12, see the model cards).  The ``.npz`` keeps the noise
 scaling: ``recon.learned.load_npz(path).at_noise_level(sigma)``, or ``recon.denoise(y, reg=..., sigma=...)``.
 A log of every step goes to ``<checkpoint>.log.jsonl``.
+
+To train longer than one sitting, continue from an export with a fresh optimiser and smaller rates::
+
+    python examples/train_wcrr.py IMAGES run2.pt run2.npz --init run1.npz --lr-scale 0.3 [same flags as run 1]
 """
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
 import torch
 
-from recon.learned import save_npz
+from recon.learned import load_npz, save_npz
 from recon.learned.train_wcrr import to_regularizer, train_wcrr
 
 CONFIG = dict(batch=32, patch=40, sigma_max=30 / 255, mu=20.0, scale=5.0, init_clip=0.002, scaling_knots=11, lr=5e-3,
@@ -48,6 +53,10 @@ if __name__ == "__main__":
         kind = int if isinstance(CONFIG[key], int) else float
         parser.add_argument("--" + key.replace("_", "-"), type=kind, default=CONFIG[key],
                             help=f"train_wcrr's {key} (default {CONFIG[key]})")
+    parser.add_argument("--init", help="continue from this .npz export of an earlier run (fresh optimiser; "
+                        "give smaller rates, e.g. --lr-scale 0.3)")
+    parser.add_argument("--lr-scale", type=float, default=1.0, help="multiplies lr, lr-spline, lr-concave, "
+                        "lr-scaling and lr-mu (default 1)")
     parser.add_argument("--export-only", action="store_true")
     args = parser.parse_args()
     if Path(args.output).exists() and not args.export_only:
@@ -61,12 +70,22 @@ if __name__ == "__main__":
 
     start = time.perf_counter()
     recipe = dict(CONFIG, **{key: getattr(args, key) for key in TUNABLE})
-    config = dict(recipe, time_limit=args.minutes * 60, steps=0 if args.export_only else None)
+    if not (args.lr_scale > 0 and math.isfinite(args.lr_scale)):
+        raise SystemExit(f"--lr-scale must be a finite number > 0, got {args.lr_scale}")
+    for key in ("lr", "lr_spline", "lr_concave", "lr_scaling", "lr_mu"):
+        if recipe[key] is not None:
+            recipe[key] *= args.lr_scale
+    init = None
+    if args.init:
+        init = load_npz(args.init)
+        recipe["init"] = str(args.init)
+    config = dict(recipe, init=init, time_limit=args.minutes * 60, steps=0 if args.export_only else None)
     model, history = train_wcrr(args.images, checkpoint=args.checkpoint, log=log, **config)
     wall = time.perf_counter() - start
     reg = to_regularizer(model)
     train = history["train"]
-    meta = dict(recipe, recipe="recon.learned.train_wcrr.train_wcrr", minutes=args.minutes, threads=args.threads,
+    meta = dict(recipe, recipe="recon.learned.train_wcrr.train_wcrr", lr_scale=args.lr_scale, minutes=args.minutes,
+                threads=args.threads,
                 steps_done=len(train), wall_seconds_this_call=round(wall, 1),
                 train_seconds=round(train[-1]["seconds"], 1) if train else 0.0, mu_learned=reg.extras["mu"],
                 best_step=history["best"][0] if history["best"] else None, validation=history["validation"])

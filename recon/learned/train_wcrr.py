@@ -283,12 +283,51 @@ def to_regularizer(model, *, norm_shape=NORM_SHAPE):
     return reg
 
 
+def _start_from(init, rho, sigma_max):
+    r"""``(kernels, cvx, ccv, mu, scaling, (x_min, x_max))`` of :func:`TorchWCRR` reproducing ``init``.
+
+    ``init`` must be a single-activation :class:`~recon.functionals.RidgeRegularizer` with scale 1
+    and the published noise scaling on [0, ``sigma_max``/UNIT] (what :func:`to_regularizer` exports and
+    :func:`~recon.learned.load_npz` reads).  Its activation :math:`\varphi` (slopes :math:`d`) is split
+    as :math:`\mu\varphi_{cvx} - \rho\varphi_{ccv}` with slopes :math:`\max(d, 0)/\mu` and
+    :math:`\max(-d, 0)`; :math:`\mu` is the file's learned one (``meta["mu_learned"]`` or
+    ``extras["mu"]``) when that is at least the largest slope, else the largest slope.  For ``rho = 0``
+    the slopes must be ≥ 0 (a convex model), for ``rho = 1`` ≥ −1 (1-weakly convex).
+    """
+    from ..backend import to_numpy
+    from ..functionals.ridge import RidgeRegularizer
+
+    if not isinstance(init, RidgeRegularizer):
+        raise TypeError(f"init must be a RidgeRegularizer (e.g. recon.learned.load_npz(path)), got {type(init).__name__}")
+    ns = init.noise_scaling
+    if not isinstance(ns, _NoiseScaling) or abs(ns.unit - UNIT) > 1e-12 or ns.x_min != 0.0 \
+            or abs(ns.x_max - sigma_max / UNIT) > 1e-9:
+        raise ValueError("init must carry the published noise scaling on [0, sigma_max] (an export of train_wcrr), "
+                         f"got {type(ns).__name__ if not isinstance(ns, _NoiseScaling) else (ns.x_min, ns.x_max)}")
+    c = np.asarray(init.activation.coefficients, dtype=np.float64)
+    if c.ndim != 1 or not np.allclose(np.asarray(init.scale, dtype=np.float64), 1.0):
+        raise ValueError("init must have one activation for all channels and scale 1")
+    step = (init.activation.x_max - init.activation.x_min) / (c.size - 1)
+    d = np.diff(c) / step
+    floor = -float(rho)
+    if d.min() < floor - 1e-9:
+        raise ValueError(f"init's activation has slope {d.min():.6g} < {floor:g}: not a model of this class (rho={rho})")
+    learned = init.extras.get("mu", init.extras.get("meta", {}).get("mu_learned"))
+    mu = max(float(learned or 0.0), float(d.max()), 1e-12)
+    c_cvx = np.concatenate([[0.0], np.cumsum(np.maximum(d, 0.0)) * step]) / mu
+    c_ccv = np.concatenate([[0.0], np.cumsum(np.clip(-d, 0.0, 1.0)) * step])
+    centre = c.size // 2  # both odd with value 0 at the centre knot, as the projection keeps them
+    kernels = [to_numpy(k).astype(np.float64) for k in init.kernels]
+    return kernels, c_cvx - c_cvx[centre], c_ccv - c_ccv[centre], mu, ns.coefficients.copy(), \
+        (init.activation.x_min, init.activation.x_max)
+
+
 def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=40, sigma_max=30 / 255, mu=20.0,
                scale=5.0, init_clip=0.05, scaling_knots=11, lr=5e-3, lr_spline=5e-5, lr_concave=None, lr_scaling=5e-3, lr_mu=1e-2,
                decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101, x_range=0.1, forward_tol=1e-3,
                forward_iters=300, backward_tol=1e-2, backward_iters=50, validation_images=8, validation_crop=96,
                validation_sigmas=(5 / 255, 15 / 255, 25 / 255), validate_every=100, checkpoint=None,
-               checkpoint_every=25, seed=0, progress=False, log=None):
+               checkpoint_every=25, seed=0, init=None, progress=False, log=None):
     r"""Train a WCRR-NN (``rho=1``) or a multi-noise CRR-NN (``rho=0``); see the module docstring.
 
     Parameters
@@ -329,6 +368,13 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
     checkpoint : str or Path, optional
         ``.pt`` file, resumed from when it exists, written every ``checkpoint_every`` steps and at the end.
     seed : int
+    init : RidgeRegularizer, optional
+        Continue from this model instead of a random start (e.g. ``load_npz`` of an earlier run's
+        export; see :func:`_start_from`): its kernels, :math:`\varphi` split into ``mu`` ×
+        :math:`\varphi_{cvx}` − ``rho`` × :math:`\varphi_{ccv}`, and its noise scaling.  Then
+        ``mu``, ``init_clip``, ``scale``, ``channels``, ``size``, ``knots``, ``x_range`` and
+        ``scaling_knots`` are taken from it, and the optimiser starts afresh (pass smaller learning
+        rates than a random start's).  Ignored when ``checkpoint`` exists (the resume wins).
     progress : bool
         tqdm progress bar.
     log : callable, optional
@@ -382,8 +428,10 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
     grid = np.linspace(-x_range, x_range, knots)
     # S_c = log(scale * 25): s_c(sigma) = scale * 25 / (255 sigma), so scale at sigma = 25/255
     scaling = np.full((channels[-1], int(scaling_knots)), math.log(float(scale) * 25.0))
-    model = TorchWCRR(kernels, np.clip(grid, -init_clip, init_clip), np.zeros(knots), mu, scaling,
-                      x_min=-x_range, x_max=x_range, rho=rho, sigma_max=sigma_max)
+    cvx, ccv, x_min, x_max = np.clip(grid, -init_clip, init_clip), np.zeros(knots), -x_range, x_range
+    if init is not None:
+        kernels, cvx, ccv, mu, scaling, (x_min, x_max) = _start_from(init, rho, sigma_max)
+    model = TorchWCRR(kernels, cvx, ccv, mu, scaling, x_min=x_min, x_max=x_max, rho=rho, sigma_max=sigma_max)
     groups = [{"params": list(model.weights), "lr": lr}, {"params": [model.cvx, model.ccv], "lr": lr_spline},
               {"params": [model.scaling], "lr": lr_scaling}, {"params": [model.log_mu], "lr": lr_mu}]
     if rho == 0:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from recon.functionals import RidgeRegularizer  # noqa: E402
 from recon.learned import load_npz, save_npz  # noqa: E402
 from recon.learned.train_prox import _cg, prox_batch  # noqa: E402
 from recon.learned.train_wcrr import TorchWCRR, to_regularizer, train_wcrr  # noqa: E402
@@ -218,3 +219,41 @@ def test_float32_export_keeps_the_weak_convexity_at_rho():
     reg = to_regularizer(model, norm_shape=(16, 16))
     assert -1 - 1e-12 <= reg.activation.slope_min < -1 + 1e-6  # rho times phi_ccv's slope 1, no rounding above
     assert reg.at_noise_level(10 / 255).weak_convexity <= reg.w_norm**2 * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("rho", [1.0, 0.0])
+def test_init_continues_from_an_export_and_rejects_other_models(tmp_path, rho):
+    folder = _folder(tmp_path)
+    start = _model(rho=rho)
+    with torch.no_grad():  # a learned mu that is not the one train_wcrr would start from, an uneven S
+        start.log_mu.fill_(math.log(3.1))
+    reg = to_regularizer(start, norm_shape=(64, 64))
+    kw = dict(batch=3, patch=12, validation_images=1, validate_every=0, rho=rho)
+    model, _ = train_wcrr(folder, steps=0, init=reg, **kw)
+    assert math.exp(float(model.log_mu.detach())) == pytest.approx(3.1)  # the file's mu, not train_wcrr's default 20
+    back = to_regularizer(model, norm_shape=(64, 64))
+    c = np.asarray(reg.activation.coefficients)
+    assert np.abs(np.asarray(back.activation.coefficients) - c).max() <= 1e-6 * np.abs(c).max()  # float32 mu
+    assert np.allclose(back.noise_scaling.coefficients, reg.noise_scaling.coefficients, rtol=0, atol=1e-6)  # float32
+    x = np.random.default_rng(4).random((16, 16))
+    for s in (5 / 255, 25 / 255):  # the same regularizer, up to the float32 kernels
+        g = reg.at_noise_level(s).grad(x)
+        assert np.abs(back.at_noise_level(s).grad(x) - g).max() <= 1e-5 * np.abs(g).max()
+    model, history = train_wcrr(folder, steps=1, init=reg, lr_spline=1e-4, **kw)  # one step moves it, in the class
+    assert len(history["train"]) == 1
+    moved = to_regularizer(model, norm_shape=(64, 64))
+    assert not np.allclose(moved.activation.coefficients, reg.activation.coefficients, atol=1e-9)
+    assert moved.activation.slope_min >= -rho - 1e-9
+
+
+def test_init_rejects_a_model_outside_the_class(tmp_path):
+    folder = _folder(tmp_path)
+    wcrr = to_regularizer(_model(rho=1.0), norm_shape=(64, 64))  # slopes down to -1: not convex
+    with pytest.raises(ValueError, match="slope"):
+        train_wcrr(folder, steps=0, init=wcrr, rho=0.0, validation_images=1)
+    with pytest.raises(TypeError, match="init must be a RidgeRegularizer"):
+        train_wcrr(folder, steps=0, init="weights.npz", validation_images=1)
+    with pytest.raises(ValueError, match="noise scaling"):  # a fixed-scale model: nothing to train S from
+        train_wcrr(folder, steps=0, init=RidgeRegularizer(wcrr.kernels, wcrr.activation), validation_images=1)
+    with pytest.raises(ValueError, match="scale 1"):
+        train_wcrr(folder, steps=0, init=wcrr.at_noise_level(25 / 255), validation_images=1)
