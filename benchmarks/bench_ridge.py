@@ -4,7 +4,8 @@ Model: the published WCRR-NN (``../shared/data/weights/wcrr-nn`` or ``$RECON_SHA
 with torch) at σ = 25/255 when readable; otherwise the WCRR-NN recon ships (``data/wcrr_cpu55min.npz``,
 same architecture: 1 → 4 → 8 → 60 channels of 5×5 filters, one shared activation, 1-weakly convex) at
 the same σ.  The PyTorch peer is
-:func:`recon.learned.train.from_regularizer`: ``conv2d``/``conv_transpose2d`` and a gathered linear
+:func:`recon.learned.train.from_regularizer`: ``conv2d`` (its transpose as ``conv2d`` with flipped kernels,
+:func:`recon.learned.train.conv_transpose`) and a gathered linear
 spline, the model recon's trainer uses.
 
 Problem: ``skimage.data.camera()`` in [0, 1], Gaussian noise σ = 25/255 (seeded), float32.  Cases:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import _backward_kernel, _torch
+from .train import _backward_kernel, _torch, conv_transpose
 from .train_prox import _cg, _images, _sample, prox_batch
 from .weights import _SCALING_EPS, NORM_SHAPE, _NoiseScaling, project_activation, unit_norm
 
@@ -185,9 +185,7 @@ def TorchWCRR(kernels, cvx, ccv, mu, scaling, *, x_min=-0.1, x_max=0.1, rho=1.0,
             return x
 
         def conv_t(self, y):
-            for w in reversed(self.weights):
-                y = torch.nn.functional.conv_transpose2d(y, w, padding=w.shape[-1] // 2)
-            return y
+            return conv_transpose(y, self.weights)
 
         def activation(self, z, c=None, log_scale=None):
             """Pure-torch ``phi(s z)/s`` (autograd everywhere; the reference for the compiled path)."""

@@ -49,3 +49,27 @@ def test_train_smoke_checkpoint_and_resume(tmp_path):
     assert len(losses) == 2 and all(np.isfinite(losses)) and ck.is_file()
     model, losses = train_crr(images, steps=3, batch=2, patch=16, t=2, channels=(1, 2, 4), checkpoint=ck)
     assert len(losses) == 3  # two restored, one new
+
+
+@pytest.mark.parametrize("sizes", [((4, 1, 5, 5), (8, 4, 5, 5), (6, 8, 5, 5)), ((3, 1, 3, 3), (2, 3, 7, 7))])
+def test_conv_transpose_is_the_adjoint_of_the_chain(sizes):
+    """conv2d with flipped, channel-swapped kernels is conv_transpose2d: dot test, values, kernel gradients."""
+    from recon.learned.train import conv_transpose
+    gen = torch.Generator().manual_seed(3)
+    ws = [torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True) for s in sizes]
+    x = torch.randn(2, 1, 11, 9, dtype=torch.float64, generator=gen)
+    y = torch.randn(2, sizes[-1][0], 11, 9, dtype=torch.float64, generator=gen)
+    wx = x
+    for w in ws:
+        wx = torch.nn.functional.conv2d(wx, w, padding=w.shape[-1] // 2)
+    wty = conv_transpose(y, ws)
+    lhs, rhs = float(torch.sum(wx * y)), float(torch.sum(x * wty))
+    assert abs(lhs - rhs) <= 1e-12 * max(abs(lhs), 1.0)
+    ref = y
+    for w in reversed(ws):
+        ref = torch.nn.functional.conv_transpose2d(ref, w, padding=w.shape[-1] // 2)
+    assert float(torch.max(torch.abs(wty - ref))) <= 1e-13 * float(torch.max(torch.abs(ref)))
+    g = torch.autograd.grad(torch.sum(wty * wty), ws)
+    g_ref = torch.autograd.grad(torch.sum(ref * ref), ws)
+    for a, b in zip(g, g_ref):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
