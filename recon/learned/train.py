@@ -155,6 +155,14 @@ def _activation_function():
     return _Activation
 
 
+def convolve(x, weights):
+    """The chain of 'same' zero-padded correlations ``conv2d(·, w, padding=K//2)``, first layer first."""
+    torch = _torch()
+    for w in weights:
+        x = torch.nn.functional.conv2d(x, w, padding=w.shape[-1] // 2)
+    return x
+
+
 def conv_transpose(y, weights):
     r"""Adjoint of the chain of 'same' zero-padded correlations ``conv2d(·, w, padding=K//2)``.
 
@@ -199,9 +207,7 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
             return torch.exp(self.log_scale)
 
         def conv(self, x):
-            for w in self.weights:
-                x = torch.nn.functional.conv2d(x, w, padding=w.shape[-1] // 2)
-            return x
+            return convolve(x, self.weights)
 
         def conv_t(self, y):
             return conv_transpose(y, self.weights)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import _backward_kernel, _torch, conv_transpose
+from .train import _backward_kernel, _torch, conv_transpose, convolve
 from .train_prox import _cg, _images, _sample, prox_batch
 from .weights import _SCALING_EPS, NORM_SHAPE, _NoiseScaling, project_activation, unit_norm
 
@@ -180,9 +180,7 @@ def TorchWCRR(kernels, cvx, ccv, mu, scaling, *, x_min=-0.1, x_max=0.1, rho=1.0,
             return (S - torch.log(level.view(-1, 1) + _SCALING_EPS)).view(len(level), -1, 1, 1)
 
         def conv(self, x):
-            for w in self.weights:
-                x = torch.nn.functional.conv2d(x, w, padding=w.shape[-1] // 2)
-            return x
+            return convolve(x, self.weights)
 
         def conv_t(self, y):
             return conv_transpose(y, self.weights)
