@@ -323,7 +323,7 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
                decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101, x_range=0.1, forward_tol=1e-3,
                forward_iters=300, backward_tol=1e-2, backward_iters=50, validation_images=8, validation_crop=96,
                validation_sigmas=(5 / 255, 15 / 255, 25 / 255), validate_every=100, checkpoint=None,
-               checkpoint_every=25, seed=0, init=None, progress=False, log=None):
+               checkpoint_every=25, seed=0, init=None, ema=None, progress=False, log=None):
     r"""Train a WCRR-NN (``rho=1``) or a multi-noise CRR-NN (``rho=0``); see the module docstring.
 
     Parameters
@@ -371,6 +371,13 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
         ``mu``, ``init_clip``, ``scale``, ``channels``, ``size``, ``knots``, ``x_range`` and
         ``scaling_knots`` are taken from it, and the optimiser starts afresh (pass smaller learning
         rates than a random start's).  Ignored when ``checkpoint`` exists (the resume wins).
+    ema : float, optional
+        Keep an exponential moving average of the parameters, ``avg ← ema·avg + (1 − ema)·θ``
+        after every (projected) step, e.g. 0.99 (a window of about 100 steps), and validate, keep
+        and return the average (projected back onto the model class: zero-mean first layer,
+        spline slopes in [0, 1], ``||W|| = 1``) instead of the last iterate; the iterate's own
+        validation is logged beside it (``"validation_raw"``).  Averaging the iterates of a noisy
+        stochastic gradient method is Polyak–Ruppert averaging.  Default: off.
     progress : bool
         tqdm progress bar.
     log : callable, optional
@@ -401,6 +408,8 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
         raise ValueError(f"lr_concave must be a finite number > 0 or None, got {lr_concave}")
     if not 0 < decay <= 1:
         raise ValueError(f"decay must be in (0, 1], got {decay}")
+    if ema is not None and not 0 < float(ema) < 1:
+        raise ValueError(f"ema must be in (0, 1) or None, got {ema}")
     if int(scaling_knots) < 2:
         raise ValueError(f"scaling_knots must be >= 2, got {scaling_knots}")
     if any(not 0 < float(s) <= sigma_max for s in validation_sigmas):
@@ -443,19 +452,26 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
     done, elapsed_before = 0, 0.0
     history = {"train": [], "validation": [], "best": None}
     best_state = None
+    average = None if ema is None else [p.detach().clone() for p in model.parameters()]
+    average_power = power.clone()
     if checkpoint is not None and Path(checkpoint).is_file():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         done, elapsed_before, history = state["step"], state["elapsed"], state["history"]
         best_state, power = state["best_state"], state["power"]
+        if ema is not None:
+            if state.get("average") is None:
+                raise ValueError(f"checkpoint {checkpoint} was written without ema; resume it without ema")
+            average, average_power = state["average"], state["average_power"]
         rng = np.random.default_rng(seed + 1 + done)  # fresh patches after a resume
 
     def save(step, elapsed):
         if checkpoint is not None:
             tmp = Path(str(checkpoint) + ".tmp")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "elapsed": elapsed, "history": history, "best_state": best_state, "power": power}, tmp)
+                        "elapsed": elapsed, "history": history, "best_state": best_state, "power": power,
+                        "average": average, "average_power": average_power}, tmp)
             tmp.replace(checkpoint)
 
     def validate():
@@ -471,14 +487,27 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
         return float(np.mean(scores)), scores
 
     def keep(step):
-        nonlocal best_state
+        nonlocal best_state, average_power
+        entry = {"step": step}
+        if average is not None:  # validate the iterate, then the projected average; put the iterate back
+            raw, scores = validate()
+            entry.update(validation_raw=raw, validation_raw_per_sigma=scores)
+            iterate = [p.detach().clone() for p in model.parameters()]
+            with torch.no_grad():
+                for p, a in zip(model.parameters(), average):
+                    p.copy_(a)
+            average_power = model.project(average_power, 10)
         mean, scores = validate()
         history["validation"].append((step, mean, scores))
         if history["best"] is None or mean > history["best"][1]:
             history["best"] = (step, mean)
             best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+        if average is not None:
+            with torch.no_grad():
+                for p, q in zip(model.parameters(), iterate):
+                    p.copy_(q)
         if log is not None:
-            log({"step": step, "validation_psnr": mean, "validation_per_sigma": scores})
+            log(dict(entry, validation_psnr=mean, validation_per_sigma=scores))
 
     total = steps if steps is not None else 10**9
     bar = progress_bar((steps - done) if steps is not None else None, progress,
@@ -510,6 +539,10 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
         torch.autograd.backward(model.grad(xs), grad_tensors=-v)  # the θ-dependent part of F(x*, θ)
         opt.step()
         power = model.project(power, 3)
+        if average is not None:
+            with torch.no_grad():
+                for a, p in zip(average, model.parameters()):
+                    a.mul_(ema).add_(p.detach(), alpha=1 - ema)
         step += 1
         entry = {"step": step, "loss": loss, "forward": fwd, "backward": bwd,
                  "mu": math.exp(float(model.log_mu.detach())), "seconds": elapsed_before + time.perf_counter() - start}
