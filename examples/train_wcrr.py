@@ -20,6 +20,9 @@ gave 0.3–0.45 dB more at σ = 25 and 0.4–0.65 dB less at σ = 5 on Set12, se
 scaling: ``recon.learned.load_npz(path).at_noise_level(sigma)``, or ``recon.denoise(y, reg=..., sigma=...)``.
 A log of every step goes to ``<checkpoint>.log.jsonl``.
 
+``--ema 0.99`` validates, keeps and exports a moving average of the iterates instead of the last one
+(Polyak–Ruppert averaging); on this recipe it gave the same model (``data/crr_cpu55min.md``), so it is off by default.
+
 To train longer than one sitting, continue from an export with a fresh optimiser and smaller rates::
 
     python examples/train_wcrr.py IMAGES run2.pt run2.npz --init run1.npz --lr-scale 0.3 [same flags as run 1]
