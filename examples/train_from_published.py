@@ -13,6 +13,10 @@ Usage::
 decays them tenfold over the ``STEPS``).  Prints the validation PSNR (mean and σ = 5, 15, 25 on the
 8 held-out BSD crops of that recipe) after step 1 (``STEPS`` = 1, ``LR_SCALE`` ~ 0: the published model
 itself) or every ``--validate-every`` steps.  Needs torch and the shared data folder.
+
+``--random-kernels`` starts the convolutions from the trainer's random draw instead and learns only them,
+holding the published activation, noise scaling and μ fixed (their rates 0): can this budget learn W
+when the rest of the model is the authors'?  ``--batch`` sets the batch (default 32).
 """
 import argparse
 import math
@@ -32,6 +36,9 @@ if __name__ == "__main__":
     parser.add_argument("lr_scale", type=float)
     parser.add_argument("--validate-every", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--random-kernels", action="store_true",
+                        help="random start for W, learn only W (published activation, scaling and mu held fixed)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -50,8 +57,8 @@ if __name__ == "__main__":
 
     build = trainer.TorchWCRR
 
-    def published(*_, **__):  # train_wcrr builds its start through TorchWCRR: hand it the published model
-        return build(kernels, state["activation_cvx.coefficients"].reshape(-1),
+    def published(random_kernels, *_, **__):  # train_wcrr builds its start through TorchWCRR: hand it ours
+        return build(random_kernels if args.random_kernels else kernels, state["activation_cvx.coefficients"].reshape(-1),
                      state["activation_ccv.coefficients"].reshape(-1), mu, state["spline_scaling.coefficients"],
                      x_min=spline["x_min"], x_max=spline["x_max"], rho=0.0, sigma_max=config["noise_range"][1] / 255)
 
@@ -65,8 +72,10 @@ if __name__ == "__main__":
                   flush=True)
 
     s = args.lr_scale
+    t = 0.0 if args.random_kernels else s
     _, history = trainer.train_wcrr(args.images, steps=args.steps, rho=0.0, validate_every=args.validate_every,
-                                    lr=5e-3 * s, lr_spline=5e-5 * s, lr_scaling=5e-3 * s, lr_mu=1e-2 * s, log=log)
+                                    batch=args.batch, lr=5e-3 * s, lr_spline=5e-5 * t, lr_scaling=5e-3 * t,
+                                    lr_mu=1e-2 * t, log=log)
     train = history["train"]
     print(f"{len(train)} steps, {train[-1]['seconds'] / len(train):.2f} s/step, "
           f"mean forward iterations {np.mean([h['forward'] for h in train]):.0f}, final mu {train[-1]['mu']:.4g}")
