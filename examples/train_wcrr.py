@@ -1,7 +1,8 @@
 """Train a WCRR-NN (or, with ``--rho 0``, a convex CRR-NN) for all noise levels σ ∈ [0, 30]/255 (CPU, ≤ 60 minutes).
 
-Both models recon ships were made with it: ``data/wcrr_cpu55min.npz`` and, with ``--rho 0``,
-``data/crr_cpu55min.npz`` (their model cards give the commands and the Set12 PSNR).
+Both models recon ships were made with it: ``data/wcrr_cpu55min.npz`` and, with
+``--rho 0 --batch 64 --mu 100 --lr-mu 0 --lr-spline 0`` (μ and the Huber-shaped φ_cvx held, W and the noise
+scaling learnt; 40 minutes), ``data/crr_cpu55min.npz`` (their model cards give the commands and the Set12 PSNR).
 
 Usage (resumes from the checkpoint when re-run; ``--export-only`` just exports it)::
 
