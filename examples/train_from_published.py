@@ -57,9 +57,11 @@ if __name__ == "__main__":
 
     build = trainer.TorchWCRR
 
-    def published(random_kernels, *_, **__):  # train_wcrr builds its start through TorchWCRR: hand it ours
-        return build(random_kernels if args.random_kernels else kernels, state["activation_cvx.coefficients"].reshape(-1),
-                     state["activation_ccv.coefficients"].reshape(-1), mu, state["spline_scaling.coefficients"],
+    def published(start_kernels, *_, **__):  # train_wcrr builds its start through TorchWCRR: hand it the
+        # published model (with train_wcrr's own random kernels under --random-kernels)
+        return build(start_kernels if args.random_kernels else kernels,
+                     state["activation_cvx.coefficients"].reshape(-1), state["activation_ccv.coefficients"].reshape(-1),
+                     mu, state["spline_scaling.coefficients"],
                      x_min=spline["x_min"], x_max=spline["x_max"], rho=0.0, sigma_max=config["noise_range"][1] / 255)
 
     trainer.TorchWCRR = published

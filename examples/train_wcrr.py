@@ -42,7 +42,8 @@ from recon.learned.train_wcrr import to_regularizer, train_wcrr
 CONFIG = dict(batch=32, patch=40, sigma_max=30 / 255, mu=20.0, scale=5.0, init_clip=0.002, scaling_knots=11, lr=5e-3,
               lr_spline=5e-5, lr_concave=None, lr_scaling=5e-3, lr_mu=1e-2, decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101,
               x_range=0.1, forward_tol=1e-3, forward_iters=300, backward_tol=1e-2, backward_iters=50,
-              validation_images=8, validation_crop=96, validate_every=100, checkpoint_every=25, seed=0, rho=1.0, ema=None)
+              validation_images=8, validation_crop=96, validate_every=100, checkpoint_every=25, seed=0, rho=1.0,
+              ema=None)
 TUNABLE = ("rho", "batch", "lr", "lr_spline", "lr_concave", "lr_scaling", "lr_mu", "decay", "mu", "scale", "init_clip",
            "seed", "ema")
 

@@ -486,6 +486,11 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
             scores.append(float(np.mean(psnrs)))
         return float(np.mean(scores)), scores
 
+    @torch.no_grad()
+    def load(values):
+        for p, v in zip(model.parameters(), values):
+            p.copy_(v)
+
     def keep(step):
         nonlocal best_state, average_power
         entry = {"step": step}
@@ -493,9 +498,7 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
             raw, scores = validate()
             entry.update(validation_raw=raw, validation_raw_per_sigma=scores)
             iterate = [p.detach().clone() for p in model.parameters()]
-            with torch.no_grad():
-                for p, a in zip(model.parameters(), average):
-                    p.copy_(a)
+            load(average)
             average_power = model.project(average_power, 10)
         mean, scores = validate()
         history["validation"].append((step, mean, scores))
@@ -503,9 +506,7 @@ def train_wcrr(images, *, steps=None, time_limit=None, rho=1.0, batch=32, patch=
             history["best"] = (step, mean)
             best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
         if average is not None:
-            with torch.no_grad():
-                for p, q in zip(model.parameters(), iterate):
-                    p.copy_(q)
+            load(iterate)
         if log is not None:
             log(dict(entry, validation_psnr=mean, validation_per_sigma=scores))
 
