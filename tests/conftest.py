@@ -50,8 +50,3 @@ def make(xp, dtype):
         return asarray(np.asarray(a), xp=xp, dtype=dtype if dt is None else dt)
 
     return _make
-
-
-def tolerance(dtype, xp, f64=1e-10, f32=1e-4):
-    """The test tolerance for a dtype."""
-    return f32 if dtype == xp.float32 else f64

@@ -8,7 +8,7 @@ import pytest
 
 from recon import cli, data, io, metrics
 from recon.learned import weights
-from tests.functionals.test_ridge import make_reg
+from tests.helpers.ridge import make_reg
 
 
 @pytest.fixture

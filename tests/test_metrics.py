@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 from recon import metrics
 
 

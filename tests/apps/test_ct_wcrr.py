@@ -5,7 +5,7 @@ import pytest
 
 from recon import ct, data, metrics
 from recon.learned import weights
-from tests.functionals.test_ridge import make_reg
+from tests.helpers.ridge import make_reg
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from recon.backend import to_numpy
 from recon.functionals import Functional
 from recon.functionals.norms import L1
 from recon.operators import Gradient
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 SIGMA = 0.1
 

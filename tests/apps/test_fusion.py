@@ -10,7 +10,8 @@ import recon
 from recon.apps.fusion import fuse
 from recon.apps.fusion_model import FusionModel
 from recon.operators import Warp, dottest
-from tests.conftest import tolerance
+from tests.helpers import tolerance
+from tests.helpers.fusion import _scene
 
 RNG = np.random.default_rng(5)
 
@@ -22,20 +23,6 @@ def _shared_data():
     if not path.is_dir():
         pytest.skip(f"shared fusion data not found at {path}")
     return path
-
-
-def _scene(n=32, seed=0):
-    """Piecewise-constant scene (disks), its 'photo' (same edges, other contrast) and noise-free data."""
-    rng = np.random.default_rng(seed)
-    r, c = np.mgrid[:n, :n]
-    truth = np.full((n, n), 0.2)
-    photo = np.full((n, n), 0.7)
-    for _ in range(5):
-        cr, cc, rad = rng.uniform(0.2 * n, 0.8 * n, 2).tolist() + [rng.uniform(0.08 * n, 0.2 * n)]
-        inside = (r - cr) ** 2 + (c - cc) ** 2 < rad**2
-        truth[inside] = rng.uniform(0.3, 1.0)
-        photo[inside] = rng.uniform(0.0, 0.6)
-    return truth, photo
 
 
 @pytest.mark.parametrize("with_warp", [False, True])

@@ -5,7 +5,7 @@ import scipy.signal as signal
 
 import recon
 from recon.apps import fusion_bands
-from tests.apps.test_fusion import _scene
+from tests.helpers.fusion import _scene
 
 
 def _stack(bands=3, n=32, shift=(0, 0), seed=0):

@@ -4,7 +4,7 @@ import pytest
 
 from recon import ptycho
 
-from .test_ptycho import _case
+from tests.helpers.ptycho import _case
 
 
 def _same(a, b):

@@ -8,8 +8,8 @@ from scipy.special import kl_div
 from recon.backend import to_numpy
 from recon.functionals import Functional, KullbackLeibler, L1DataFidelity, L2DataFidelity
 from recon.operators import Diagonal, MatrixOperator
-from tests.conftest import tolerance
-from tests.functionals.checks import (
+from tests.helpers import tolerance
+from tests.helpers.prox_checks import (
     assert_fenchel_young,
     assert_grad_fd,
     assert_lipschitz,

@@ -8,7 +8,7 @@ from scipy.optimize import minimize
 from recon.backend import to_numpy
 from recon.functionals import TV, DirectionalGradient, DirectionalTV, luminance, project_simplex
 from recon.operators import dottest
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 RNG = np.random.default_rng(7)
 

@@ -6,8 +6,8 @@ import pytest
 
 from recon.backend import to_numpy
 from recon.functionals import L1, L2, L21, Box, NonNegativity, SquaredL2
-from tests.conftest import tolerance
-from tests.functionals.checks import assert_fenchel_young, assert_moreau, assert_prox_optimal
+from tests.helpers import tolerance
+from tests.helpers.prox_checks import assert_fenchel_young, assert_moreau, assert_prox_optimal
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((2, 3))  # small: scipy brute force in 6 unknowns

@@ -5,8 +5,8 @@ import pytest
 from recon.backend import to_numpy
 from recon.functionals import Tikhonov
 from recon.operators import Gradient, MatrixOperator
-from tests.conftest import tolerance
-from tests.functionals.checks import assert_fenchel_young, assert_grad_fd, assert_lipschitz, assert_prox_optimal
+from tests.helpers import tolerance
+from tests.helpers.prox_checks import assert_fenchel_young, assert_grad_fd, assert_lipschitz, assert_prox_optimal
 
 RNG = np.random.default_rng(2)
 

@@ -7,8 +7,8 @@ from scipy.optimize import minimize
 
 from recon.backend import to_numpy
 from recon.functionals import TV, HuberTV
-from tests.conftest import tolerance
-from tests.functionals.checks import assert_grad_fd, assert_lipschitz
+from tests.helpers import tolerance
+from tests.helpers.prox_checks import assert_grad_fd, assert_lipschitz
 
 RNG = np.random.default_rng(3)
 

@@ -7,8 +7,8 @@ from recon.functionals import RidgeRegularizer
 from recon.metrics import psnr
 from recon.operators import Convolution
 from recon.operators.convolution import gaussian_kernel
-from tests.functionals.test_ridge import make_reg
-from tests.learned.test_published import SET12, needs_weights
+from tests.helpers.ridge import make_reg
+from tests.helpers.shared_data import SET12, needs_weights
 
 
 def _scaled(reg):

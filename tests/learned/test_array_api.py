@@ -12,7 +12,7 @@ import recon
 from recon import ct, data
 from recon.backend import array_namespace, to_numpy
 from recon.functionals import RidgeRegularizer
-from tests.functionals.test_ridge import make_reg
+from tests.helpers.ridge import make_reg
 
 xs = pytest.importorskip("array_api_strict")
 

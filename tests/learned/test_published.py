@@ -6,23 +6,19 @@ Run as a script for the full Set12 table (both noise levels, per image, JSON lin
 """
 import json
 import math
-import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED = Path(os.environ.get("RECON_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
-WEIGHTS = SHARED / "weights"
-SET12 = SHARED / "images" / "set12"
+from tests.helpers.shared_data import SET12, WEIGHTS, needs_weights
+
 # the authors' accelerated_gd_batch, lambda = 1, tol 1e-4, ||W|| by 200 power steps, float32 (data README)
 REFERENCE = {
     15: [31.72, 34.30, 32.67, 31.25, 31.86, 31.17, 31.35, 33.92, 31.69, 32.02, 31.99, 31.86],
     25: [29.19, 32.12, 30.05, 28.39, 28.99, 28.50, 28.78, 31.58, 28.78, 29.68, 29.59, 29.36],
 }
 
-needs_weights = pytest.mark.skipif(not (WEIGHTS / "wcrr-nn").is_dir(), reason="shared weights absent")
 
 
 @pytest.fixture(scope="module")

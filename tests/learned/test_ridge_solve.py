@@ -8,7 +8,7 @@ from recon.functionals import L2DataFidelity
 from recon.operators import Convolution
 from recon.operators.convolution import gaussian_kernel
 from recon.solvers import monotone_apg
-from tests.functionals.test_ridge import make_reg
+from tests.helpers.ridge import make_reg
 
 
 def _deblur_problem(kind, weight, dtype=np.float64, n=16, seed=0):

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recon import data, denoise, metrics
+from recon import data, denoise
 from recon.learned import load_npz, save_npz, weights
-from tests.functionals.test_ridge import make_reg
+from tests.helpers.ridge import make_reg
 
 TRAINER = {"crr": "examples/train_wcrr.py", "wcrr": "examples/train_wcrr.py"}
 

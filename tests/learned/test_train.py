@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from tests.functionals.test_ridge import make_reg
-from tests.learned.test_published import SHARED
+from tests.helpers.ridge import make_reg
 
 torch = pytest.importorskip("torch")
 from recon.learned.train import from_regularizer, train_crr  # noqa: E402

@@ -4,7 +4,7 @@ import pytest
 
 from recon.backend import to_numpy
 from recon.operators import Diagonal, Gradient, Identity, MatrixOperator, dottest, stack
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 SHAPES = [(5, 7), (6, 3), (4, 5, 3), (9,)]
 

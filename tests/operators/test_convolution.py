@@ -8,7 +8,7 @@ import scipy.signal as signal
 
 from recon.backend import to_numpy
 from recon.operators import Blur, Convolution, disk_kernel, dottest, gaussian_kernel, motion_kernel
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 # (image shape, kernel shape): odd, even, non-square, 1-D and 3-D
 CASES = [((7, 10), (3, 4)), ((9, 5), (5, 5)), ((6, 6), (2, 5)), ((13,), (4,)), ((5, 6, 4), (3, 2, 3))]

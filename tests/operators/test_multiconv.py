@@ -10,7 +10,8 @@ from recon.backend import to_numpy
 from recon.operators import MultiConvolution, dottest
 from recon.operators import multiconv as multiconv_module
 from recon.operators import multiconv_cpu
-from tests.conftest import tolerance
+from tests.helpers import tolerance
+from tests.helpers.multiconv import _channel_fn, _mixed_kernels, _standard
 
 CHANNELS = [(1, 4, 8, 6), (1, 3), (2, 3, 2)]
 
@@ -123,27 +124,6 @@ needs_numba = pytest.mark.skipif(multiconv_cpu._im2col_kernel is None, reason="n
 # (channels, kernel sizes): mixed sizes put the 3x3 layers' taps inside a radius-2 padding
 LAYOUTS = [((1, 4, 8, 6), (5, 5, 5)), ((1, 3, 2), (3, 5)), ((2, 3, 4), (5, 3)), ((1, 2), (1,)), ((3, 1), (7,))]
 SHAPES = [(1, 1), (2, 3), (7, 4), (13, 9), (4, 17)]
-
-
-def _mixed_kernels(channels, sizes, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal((co, ci, k, k)) for ci, co, k in zip(channels[:-1], channels[1:], sizes)]
-
-
-def _standard(W, what, *args):
-    """``what`` on the standard-only path (the planes path switched off)."""
-    saved = multiconv_cpu.usable
-    multiconv_cpu.usable = lambda *a: False
-    try:
-        return getattr(W, what)(*args)
-    finally:
-        multiconv_cpu.usable = saved
-
-
-def _channel_fn(z):
-    """A nonlinear map whose value depends on the channel (as a ridge activation's scale does)."""
-    c = np.arange(1, z.shape[0] + 1, dtype=z.dtype).reshape((-1,) + (1,) * (z.ndim - 1))
-    return np.tanh(c * z) / c
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

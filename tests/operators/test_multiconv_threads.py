@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recon.operators import MultiConvolution, block_threads, dottest, multiconv_cpu
-from tests.operators.test_multiconv import _channel_fn, _mixed_kernels, _standard
+from tests.helpers.multiconv import _channel_fn, _mixed_kernels, _standard
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from recon.backend import to_numpy
 from recon.operators import dottest
 from recon.operators.radon import FILTERS, Radon, angular_weights, default_detectors, filter_sinogram
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 # (shape, n_angles, keywords): odd, even, non-square, few/many angles, narrow or shifted detectors
 CASES = [

@@ -8,7 +8,7 @@ from recon.backend import add_gathered, scatter_add, scatter_add_columns, to_num
 from recon.operators import dottest
 from recon.operators.radon import SUBBINS, Radon
 from recon.operators.radon_symmetry import ELEMENTS, orbits, pull, push
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 SHAPES = [(9, 9), (10, 10), (7, 12), (8, 5)]
 ANGLE_SETS = {

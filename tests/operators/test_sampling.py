@@ -16,7 +16,7 @@ from recon.operators import (
     dottest,
     gaussian_kernel,
 )
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 SHAPES = [(7, 10), (9, 5), (6, 6), (11,), (5, 6, 4)]
 

@@ -7,7 +7,7 @@ import scipy.ndimage as ndi
 
 from recon.backend import to_numpy
 from recon.operators import Warp, dottest, rotation
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 RNG = np.random.default_rng(11)
 # generic numbers: W is piecewise smooth in the parameters, and round ones put samples exactly on

@@ -5,7 +5,7 @@ import pywt
 
 from recon.backend import is_numpy
 from recon.operators import Wavelet, dottest
-from tests.conftest import tolerance
+from tests.helpers import tolerance
 
 SHAPES = [(7, 10), (9, 5), (6, 6), (13,), (5, 6, 7), (32, 24)]
 WAVELETS = ["haar", "db4", "sym3"]

@@ -9,8 +9,8 @@ from recon.functionals import Functional, L2DataFidelity, NonNegativity
 from recon.operators import Convolution, MatrixOperator
 from recon.operators.convolution import gaussian_kernel
 from recon.solvers import fista, monotone_apg, prox_gradient_residual
-from tests.functionals.test_ridge import make_reg
-from tests.solvers.toy import L1, LeastSquares, lasso_kkt, lasso_problem
+from tests.helpers.ridge import make_reg
+from tests.helpers.toy import L1, LeastSquares, lasso_kkt, lasso_problem
 
 
 class TiltedDoubleWell(Functional):

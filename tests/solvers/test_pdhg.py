@@ -6,7 +6,7 @@ from recon.backend import to_numpy
 from recon.functionals import SeparableSum
 from recon.operators import Gradient, Identity, MatrixOperator, stack
 from recon.solvers import fista, pdhg
-from tests.solvers.toy import L1, GroupL1, HalfSquaredDistance, LeastSquares, ProxOnly, lasso_kkt, lasso_problem
+from tests.helpers.toy import L1, GroupL1, HalfSquaredDistance, LeastSquares, ProxOnly, lasso_kkt, lasso_problem
 
 
 def test_least_squares_matches_lstsq(xp, dtype, make):

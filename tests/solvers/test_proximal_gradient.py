@@ -5,7 +5,7 @@ import pytest
 from recon.backend import to_numpy
 from recon.operators import MatrixOperator
 from recon.solvers import fista, pgd
-from tests.solvers.toy import L1, HalfSquaredDistance, LeastSquares, ProxOnly, lasso_kkt, lasso_problem
+from tests.helpers.toy import L1, HalfSquaredDistance, LeastSquares, ProxOnly, lasso_kkt, lasso_problem
 
 SOLVERS = [pgd, fista]
 
