@@ -24,7 +24,7 @@ import numpy as np
 import scipy.fft
 from scipy.io import loadmat
 
-from recon.apps.fusion import fuse
+from recon.fusion import fuse
 
 
 def _fft_pair_seconds(shape, dtype, fft, repeats=20, clock=time.perf_counter):

@@ -9,4 +9,5 @@ __version__ = "0.1.0"
 
 from . import backend, functionals, operators, solvers  # noqa: E402
 from . import ct, data, io, metrics, ptycho  # noqa: E402
-from .apps import deblur, denoise, fuse  # noqa: E402
+from .apps import deblur, denoise  # noqa: E402
+from .fusion import fuse  # noqa: E402

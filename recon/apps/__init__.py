@@ -2,6 +2,5 @@
 from .deblur import deblur
 from .denoise import REGULARIZERS, WaveletL1, denoise
 from .spectral import band_pass, tv_spectral_decomposition
-from .fusion import FusionResult, fuse
 
-__all__ = ["denoise", "deblur", "WaveletL1", "REGULARIZERS", "tv_spectral_decomposition", "band_pass", "fuse", "FusionResult"]
+__all__ = ["denoise", "deblur", "WaveletL1", "REGULARIZERS", "tv_spectral_decomposition", "band_pass"]

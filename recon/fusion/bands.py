@@ -14,9 +14,9 @@ without Dask.  A fusion itself stays in one process.
 """
 from __future__ import annotations
 
-from ..backend import array_namespace
 from ..solvers.result import check_positive_int
-from .fusion_palm import FusionResult
+from ._single import check_array, fuse_band
+from .palm import FusionResult
 
 __all__ = ["fuse_bands"]
 
@@ -59,10 +59,9 @@ def fuse_bands(data, side_info, factor: int = 4, *, shared: bool = False, client
         ``converged`` whether all did; ``history`` the per-band histories under ``"bands"``;
         ``extras["bands"]`` the per-band results (and ``extras["shared"]`` the band-mean run).
     """
-    from .fusion import fuse
-
     if not hasattr(data, "shape") or len(data.shape) != 3 or data.shape[0] < 1:
         raise ValueError(f"data must be a (bands, h, w) stack with bands >= 1, got shape {getattr(data, 'shape', None)}")
+    xp = check_array(data, "data")
     for key in ("callback", "progress"):
         if kwargs.get(key):
             raise ValueError(f"{key} is not supported for a stack of bands (per-band state); got {kwargs[key]!r}")
@@ -70,18 +69,17 @@ def fuse_bands(data, side_info, factor: int = 4, *, shared: bool = False, client
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     if num_workers is not None:
         num_workers = check_positive_int(num_workers, "num_workers")
-    xp = array_namespace(data)
     bands = data.shape[0]
     common = None
     if shared:
-        common = fuse(xp.mean(data, axis=0), side_info, factor, **kwargs)
+        common = fuse_band(xp.mean(data, axis=0), side_info, factor, **kwargs)
         kwargs = dict(kwargs, kernel=common.kernel, blind=False, registration=None, warp=common.warp)
     dask = _dask()
     if dask is None:
-        results = [fuse(data[b, ...], side_info, factor, **kwargs) for b in range(bands)]
+        results = [fuse_band(data[b, ...], side_info, factor, **kwargs) for b in range(bands)]
     else:
         side = dask.delayed(side_info, pure=True)  # one graph key: shipped once to a cluster
-        tasks = [dask.delayed(fuse, pure=True)(data[b, ...], side, factor, **kwargs) for b in range(bands)]
+        tasks = [dask.delayed(fuse_band, pure=True)(data[b, ...], side, factor, **kwargs) for b in range(bands)]
         if client is not None:
             results = list(dask.compute(*tasks, scheduler=client))
         else:

@@ -262,7 +262,7 @@ def _fft0(x, inverse):
     """Complex FFT (or its inverse) along axis 0; ``scipy.fft`` on NumPy (single precision kept), as :func:`recon.backend.rfftn`."""
     xp = array_namespace(x)
     if is_numpy(xp):  # both callers hand over a temporary, so it may be overwritten
-        import scipy.fft as fft
+        from scipy import fft
 
         return fft.ifft(x, axis=0, overwrite_x=True) if inverse else fft.fft(x, axis=0, overwrite_x=True)
     return xp.fft.ifft(x, axis=0) if inverse else xp.fft.fft(x, axis=0)

@@ -1,16 +1,16 @@
-"""recon.fuse on a (bands, h, w) stack: Dask (threads, a distributed Client) equals the serial loop; shared kernel and warp."""
+"""recon.fusion.bands, recon.fuse on a (bands, h, w) stack: Dask (threads, a distributed Client) equals the serial loop; shared kernel and warp."""
 import numpy as np
 import pytest
-import scipy.signal as signal
+from scipy import signal
 
 import recon
-from recon.apps import fusion_bands
-from tests.helpers.fusion import _scene
+from recon.fusion import bands
+from tests.helpers.fusion import scene
 
 
 def _stack(bands=3, n=32, shift=(0, 0), seed=0):
     """Bands of different scenes' contrasts sharing one photo's edges, blurred by a shifted delta, block mean 4."""
-    truth, photo = _scene(n, seed=seed)
+    truth, photo = scene(n, seed=seed)
     rng = np.random.default_rng(seed)
     m = 2
     k = np.zeros((5, 5))
@@ -38,14 +38,14 @@ def _assert_equal_to(res, serial):
 def test_threads_equal_the_serial_loop():
     pytest.importorskip("dask")
     stack, photo = _stack()
-    kwargs = dict(kernel_size=5, iters=8, registration="rigid")
+    kwargs = {"kernel_size": 5, "iters": 8, "registration": "rigid"}
     res = recon.fuse(stack, photo, 4, num_workers=2, **kwargs)
     assert res.x.shape == (3, 32, 32) and res.kernel.shape == (3, 5, 5) and len(res.warp) == 3
     _assert_equal_to(res, _serial(stack, photo, **kwargs))
 
 
 def test_without_dask_the_loop_runs(monkeypatch):
-    monkeypatch.setattr(fusion_bands, "_dask", lambda: None)
+    monkeypatch.setattr(bands, "_dask", lambda: None)
     stack, photo = _stack(bands=2)
     res = recon.fuse(stack, photo, 4, kernel_size=5, iters=5)
     _assert_equal_to(res, _serial(stack, photo, kernel_size=5, iters=5))

@@ -1,4 +1,9 @@
-"""The PALM iteration behind :func:`recon.fuse`: one proximal-gradient step per block (image, kernel, warp), each with a backtracked step."""
+r"""The PALM iteration behind :func:`recon.fuse`: one proximal-gradient step per block (image, kernel, warp), each with a backtracked step.
+
+:func:`palm` runs it on a :class:`~recon.fusion.model.FusionModel` from a given start and returns a
+:class:`FusionResult`; the loop (history, ``tol``, callback, progress bar) is :meth:`_Palm.run`, its only
+copy.
+"""
 from __future__ import annotations
 
 import math
@@ -13,7 +18,7 @@ from ..operators.base import vdot
 from ..operators.warp import Warp, rotation
 from ..solvers.result import History, Result, progress_bar
 
-__all__ = ["FusionResult"]
+__all__ = ["FusionResult", "palm"]
 
 
 @dataclass
@@ -22,6 +27,47 @@ class FusionResult(Result):
 
     kernel: Any = None
     warp: Any = None
+
+
+def palm(model, data, u0, k0, reg_u, *, weight: float, kernel_weight: float, blind: bool, registration,
+         inertial: bool = False, matrix0=None, iters: int = 300, tol: float = 1e-6, progress: bool = False,
+         callback=None) -> FusionResult:
+    r"""Minimise :math:`\tfrac12\|S C (k * W_w u) - f\|^2 + \lambda_u R(u) + \lambda_k \mathrm{TV}(k) + \iota_\Delta(k)` by PALM.
+
+    The arguments are already checked (by :func:`recon.fuse`); nothing is validated here.
+
+    Parameters
+    ----------
+    model : FusionModel
+        The forward model of the band ``data``.
+    data : array (h, w)
+        The band :math:`f`.
+    u0 : array, ``model.domain_shape``
+        Start of the image (on the working domain, margin included).
+    k0 : array (K, K)
+        Start of the kernel (in the simplex when ``blind``), or the known kernel.
+    reg_u : DirectionalTV
+        :math:`R`, with the non-negativity constraint; its prox is warm-started across calls.
+    weight, kernel_weight : float
+        :math:`\lambda_u, \lambda_k \ge 0` (``kernel_weight = 0``: the kernel prox is the simplex projection).
+    blind : bool
+        Update the kernel.
+    registration : {None, "rigid", "affine"}
+        Update the warp in this family.
+    inertial : bool
+        iPALM momentum on the image block, restarted when it does not pay.
+    matrix0 : array (2, 3), optional
+        The warp's start :math:`[A \mid b]` (identity when None).
+    iters, tol, progress, callback
+        As in :func:`recon.fuse`.
+
+    Returns
+    -------
+    FusionResult
+        ``extras["u_domain"]`` holds the image on the working domain.
+    """
+    state = _Palm(model, data, u0, k0, reg_u, weight, kernel_weight, blind, registration, inertial, matrix0)
+    return state.run(iters, tol, progress, callback)
 
 
 class _Palm:
@@ -95,7 +141,7 @@ class _Palm:
 
     def _step_u_from(self, base):
         """Proximal-gradient step of the image block from ``base`` (``None``: from ``u``); True if accepted."""
-        m, xp = self.model, self.xp
+        m = self.model
         if base is None:
             base, r0, h0 = self.u, self.r, self.misfit
         else:
