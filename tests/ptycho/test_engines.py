@@ -56,3 +56,20 @@ def test_the_truth_is_a_fixed_point_of_every_sweep(method, alpha, beta, refine_p
 
 def test_the_registry_names_every_method():
     assert set(SWEEPS) == set(METHODS) == set(ptycho.METHODS) == {"rpie", "epie", "gd"}
+
+
+@pytest.mark.parametrize("batch", [None, 5])
+@pytest.mark.parametrize("method", ["rpie", "epie", "gd"])
+def test_probe_steps_move_towards_the_probe(method, batch):
+    """From the true object and a wrong probe, 5 sweeps shrink the probe error (0.14 -> at most 0.04).
+
+    The object's phase spans [0, 2π): near-real objects (as :func:`make_case`'s) hide a probe step that
+    misses a complex conjugate, which here ends near error 1.
+    """
+    rng = np.random.default_rng(0)
+    obj = np.exp(2j * np.pi * rng.uniform(size=(64, 64)))
+    probe = ptycho.make_probe((16, 16), 10)
+    scan = ptycho.simulate(obj, probe, ptycho.fermat_spiral(60, (64, 64), (16, 16)))
+    start = 0.7 * probe + 0.1 * ptycho.make_probe((16, 16), 12, kind="structured", seed=1)
+    result = ptycho.reconstruct(scan, probe=start, x0=obj, iters=5, method=method, batch=batch)
+    assert ptycho.object_error(result.probe, probe) < 0.5 * ptycho.object_error(start, probe)
