@@ -66,7 +66,7 @@ from skimage import data as skd
 from skimage.transform import resize
 
 from recon import ptycho
-from recon.apps.ptycho_engines import Problem
+from recon.ptycho.engines import Problem
 
 
 def test_object(M):

@@ -63,8 +63,8 @@ def run_ptycho(args) -> int:
     from ..backend import to_numpy
     from ..cli import UsageError, _backend, _save
     from ..io import atomic_write
-    from .ptycho import reconstruct
-    from .ptycho_io import load
+    from ..ptycho import reconstruct
+    from ..ptycho import load
 
     outs = _outputs(args.output, args.force)
     if Path(args.data).suffix.lower() not in _DATA:

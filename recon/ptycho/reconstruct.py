@@ -1,8 +1,9 @@
-r"""Ptychographic reconstruction (``recon.ptycho.reconstruct``).
+r"""The reconstruction driver, :func:`recon.ptycho.reconstruct`: checks, defaults, and the one sweep loop.
 
-Scans, probes and simulation live in :mod:`recon.apps.ptycho_scan`; the sweeps in
-:mod:`recon.apps.ptycho_engines` (sequential PIE, full-batch gd) and :mod:`recon.apps.ptycho_batch`
-(groups of positions); position refinement in :mod:`recon.apps.ptycho_positions`.
+The sweeps themselves live in :mod:`recon.ptycho.engines` (sequential PIE, full-batch gd) and
+:mod:`recon.ptycho.batches` (groups of positions); position refinement in
+:mod:`recon.ptycho.positions`, the object prior in :mod:`recon.ptycho.prior`.  The loop over sweeps
+(momentum, prior, history, refinement, stopping) is written here only.
 
 Model (operators in :mod:`recon.operators.ptychography`, data terms in
 :mod:`recon.functionals.ptycho_data`):
@@ -27,17 +28,42 @@ from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals.ptycho_data import check_intensities
 from ..operators.ptychography import check_positions
 from ..solvers.result import History, check_positive_int, check_tol, progress_bar
-from .ptycho_batch import batch_sweep, check_batch
-from .ptycho_engines import Momentum, Problem, gd_sweep, object_prior, pie_sweep
-from .ptycho_positions import PositionRefiner
-from .ptycho_scan import (Scan, PtychoResult, fermat_spiral, make_probe, simulate, object_error,  # noqa: F401
-                          illuminated)
+from .batches import batch_sweep, check_batch
+from .engines import METHODS, SWEEPS, Problem
+from .files import load
+from .positions import PositionRefiner
+from .prior import object_prior
+from .scan import PtychoResult, Scan, make_probe
 
-__all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "simulate", "reconstruct",
-           "object_error", "illuminated", "METHODS"]
+__all__ = ["reconstruct", "Momentum"]
 
-METHODS = ("rpie", "epie", "gd")
 _AXES = (-2, -1)
+
+
+def _copy(x):
+    return array_namespace(x).asarray(x, copy=True)
+
+
+class Momentum:
+    """Heavy-ball extrapolation of object and probe between sweeps (mPIE's momentum)."""
+
+    def __init__(self, eta, probe=True):
+        self.eta, self.probe = eta, probe
+        self.previous = None
+        self.velocity = None
+
+    def step(self, obj, probe, refine_probe):
+        if self.eta == 0.0:
+            return obj, probe
+        current = (obj, probe) if refine_probe and self.probe else (obj,)
+        if self.previous is not None:
+            changes = [x - p for x, p in zip(current, self.previous)]
+            self.velocity = changes if self.velocity is None else [
+                self.eta * v + d for v, d in zip(self.velocity, changes)]
+            current = tuple(x + self.eta * v for x, v in zip(current, self.velocity))
+        # Copies: PIE sweeps write the object in place.
+        self.previous = tuple(_copy(x) for x in current)
+        return current if len(current) == 2 else (current[0], probe)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,8 +84,6 @@ def _scan_from(data, positions, object_shape, probe):
     if isinstance(data, Scan):
         scan = data
     elif isinstance(data, (str,)) or hasattr(data, "__fspath__"):
-        from .ptycho_io import load
-
         scan = load(data)
     else:
         if positions is None:
@@ -89,7 +113,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     Parameters
     ----------
     data : Scan, path, or array (J, m, n)
-        The scan (:func:`simulate`, :func:`~recon.apps.ptycho_io.load`), a file to load, or intensities
+        The scan (:func:`simulate`, :func:`~recon.ptycho.files.load`), a file to load, or intensities
         (then ``positions`` is required).  Single precision data (float32) runs in complex64.
     probe : array (m, n), optional
         Initial (or, with ``refine_probe=False``, known) probe; default ``data.probe``, else a disk of
@@ -122,7 +146,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     iters : int
         Number of sweeps (one sweep visits every position once).
     batch : int, optional
-        Number of positions whose exit waves are processed together (:mod:`recon.apps.ptycho_batch`):
+        Number of positions whose exit waves are processed together (:mod:`recon.ptycho.batches`):
         each sweep splits the positions, in random order, into groups of ``batch``, projects a
         group's waves with one batched FFT pair, and moves object and probe once per group by the
         sum of the group's corrections normalised by the group's overlap
@@ -144,10 +168,10 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         Update the positions after every sweep by smoothed Gauss–Newton steps in the positions
         (the gradient :math:`\partial L/\partial r_j` and its 2×2 Gauss–Newton matrix per position),
         coarse to fine, at most 0.5 px per sweep, the mean shift removed
-        (:mod:`recon.apps.ptycho_positions`).  Starts after ``min(5, iters // 10)`` sweeps
+        (:mod:`recon.ptycho.positions`).  Starts after ``min(5, iters // 10)`` sweeps
         (``iters // 6`` when the probe is refined too), the low-pass reaching zero at
         ``2 * iters // 3``; a dict overrides the options of
-        :class:`~recon.apps.ptycho_positions.PositionRefiner` (``start``, ``until``, ``sigma``,
+        :class:`~recon.ptycho.positions.PositionRefiner` (``start``, ``until``, ``sigma``,
         ``max_step``, ``momentum``).  With ``"gd"`` the object step is then normalised patch by
         patch on the probe grid (as the PIE methods do; default ``alpha`` 0.05) instead of by the
         widened overlap, whose smaller steps let the object lag and the positions drift (measured:
@@ -158,7 +182,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         0.8–1.7 px, 0.20–0.24 px with ``{"start": 100, "until": 200}``): prefer rPIE there.
     reg : None, "tv" or Functional
         Prior on the object, applied by parts, :math:`w\,(R(\operatorname{Re}O) + R(\operatorname{Im}O))`
-        (:class:`~recon.apps.ptycho_engines.ObjectProx`), through its prox after every sweep:
+        (:class:`~recon.ptycho.prior.ObjectProx`), through its prox after every sweep:
         a forward–backward step for ``"gd"``, and the same prox between sweeps for the PIE
         methods (as PtyLab's ``objectTVregSwitch``).  ``"tv"``: isotropic TV
         (:class:`~recon.functionals.TV`).
@@ -241,7 +265,7 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     if method == "gd" and refine_positions:
         sweep = functools.partial(batch_sweep, batch=batch, patchwise=True)
     elif batch == (1 if method in ("rpie", "epie") else pos.shape[0]):
-        sweep = pie_sweep if method in ("rpie", "epie") else gd_sweep
+        sweep = SWEEPS[method]
     else:
         sweep = functools.partial(batch_sweep, batch=batch)
     refiner = None

@@ -1,4 +1,4 @@
-r"""Mini-batch sweeps for :func:`recon.apps.ptycho.reconstruct` (``batch=b``).
+r"""Mini-batch sweeps for :func:`recon.ptycho.reconstruct` (``batch=b``).
 
 A sweep visits the positions in random order in groups :math:`G` of ``b``.  For each group the
 exit-wave corrections :math:`\Delta_j = \mathcal F^{-1}\Pi_{I_j}\mathcal F\psi_j - \psi_j`,
@@ -15,7 +15,7 @@ with :math:`(c_1, c_2) = (1-\alpha, \alpha)` for rPIE, :math:`(0, 1/\alpha)` for
 :math:`(1, \alpha)` for ``"gd"`` (the probe likewise with :math:`\beta`).  With :math:`b = 1` and integer
 positions this is the sequential update of the PIE methods (the numerator vanishes outside the patch,
 where the denominator is :math:`c_2\max|P|^2`); with :math:`b = J` and ``"gd"`` it is the
-overlap-normalised majorise–minimise step of :func:`~recon.apps.ptycho_engines.gd_sweep` (object and
+overlap-normalised majorise–minimise step of :func:`~recon.ptycho.engines.gradient.gd_sweep` (object and
 probe moved from the same waves instead of one after the other).  Where positions of one group overlap,
 the normalisation averages their corrections instead of adding them, as in the parallel update of
 Thibault et al. 2009 and the mini-batches of Odstrčil et al. 2018.
@@ -26,7 +26,7 @@ adjoint shift, :math:`O \mathrel{+}= \sum_j C_j^*T_{\delta_j}^*\bigl(\bar P\Delt
 c_2\max\Omega_G)\bigr)`, as the sequential sweep does (the same update for integer positions):
 dividing after it, the sinc tails of :math:`T_\delta^*` land where the overlap is small, and the
 iteration diverged.  Plain ``"gd"`` divides after it by the widened overlap of
-:func:`~recon.apps.ptycho_engines.overlap`, a majoriser, so each group step still decreases the
+:func:`~recon.ptycho.engines.gradient.overlap`, a majoriser, so each group step still decreases the
 group's loss.
 
 References
@@ -42,7 +42,7 @@ import numpy as np
 
 from ..backend import asarray
 from ..operators.ptychography import ExitWaves
-from .ptycho_engines import overlap
+from .engines.gradient import overlap
 
 __all__ = ["batch_sweep", "check_batch"]
 
@@ -153,7 +153,7 @@ def batch_sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng
     ``patchwise``: normalise ``"gd"``'s object step patch by patch on the probe grid, as the PIE
     methods do, instead of by the widened overlap (used while positions are refined).
 
-    ``system`` (a :class:`~recon.apps.ptycho_positions.ShiftSystem`) receives each position's
+    ``system`` (a :class:`~recon.ptycho.positions.ShiftSystem`) receives each position's
     Gauss–Newton system in its shift, from the object and probe its group saw.
     """
     xp = problem.xp

@@ -1,4 +1,4 @@
-r"""Ptychographic scans: the data container, scan geometry, probes, simulation and error measures.
+r"""Ptychographic scans: the data container, the result, scan geometry, probes and error measures.
 
 Forward model (operators in :mod:`recon.operators.ptychography`):
 
@@ -7,7 +7,8 @@ Forward model (operators in :mod:`recon.operators.ptychography`):
 
 with :math:`O` the complex object (shape :math:`M\times N`), :math:`P` the probe (:math:`m\times n`),
 :math:`r_j` the patch corners (row, column; object pixels) and :math:`\mathcal F` the centred unitary
-DFT.  Reconstruction lives in :mod:`recon.apps.ptycho`, files in :mod:`recon.apps.ptycho_io`.
+DFT.  Simulation lives in :mod:`recon.ptycho.simulate`, reconstruction in :mod:`recon.ptycho.reconstruct`,
+files in :mod:`recon.ptycho.files`.
 """
 from __future__ import annotations
 
@@ -17,13 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, asarray, check_finite, namespace, to_numpy
-from ..operators.ptychography import ExitWaves, FarField
+from ..backend import asarray, namespace, to_numpy
+from ..operators.ptychography import ExitWaves
 from ..solvers.result import Result, check_positive_int
 
-__all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "simulate", "object_error", "illuminated"]
+__all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "object_error", "illuminated"]
 
-_AXES = (-2, -1)
 GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))  # 137.508 degrees
 
 
@@ -153,52 +153,3 @@ def object_error(x, truth, mask=None) -> float:
         x, t = x[mask], t[mask]
     a = np.vdot(x, t) / max(np.vdot(x, x).real, np.finfo(float).tiny)
     return float(np.linalg.norm(a * x - t) / np.linalg.norm(t))
-
-
-# ---------------------------------------------------------------------------------------------
-# simulation
-# ---------------------------------------------------------------------------------------------
-def simulate(obj, probe, positions, *, photons=None, seed=None, path=None, force=False, **geometry) -> Scan:
-    r"""Diffraction intensities :math:`I_j = |\mathcal F(P\odot S_{r_j}O)|^2`, optionally Poisson-noisy.
-
-    Parameters
-    ----------
-    obj : array, shape (M, N)
-        Complex object; fixes namespace and precision of the intensities.
-    probe : array, shape (m, n)
-    positions : array_like, shape (J, 2)
-        Patch corners (row, column), e.g. from :func:`fermat_spiral`.
-    photons : float, optional
-        Mean photon count per diffraction pattern; counts are Poisson with that mean total.
-        ``None``: noiseless.
-    seed : int, optional
-        Seed of the Poisson noise.
-    path : str or Path, optional
-        Also write the scan: ``.npz`` (recon's format) or ``.h5``/``.hdf5`` (PtyLab's CPM format;
-        needs ``wavelength``, ``zo``, ``dxd`` in ``geometry``), atomically; an existing file is an
-        error unless ``force``.
-    **geometry
-        ``wavelength``, ``zo``, ``dxd``, ``entrance_pupil_diameter`` (metres), stored in the scan.
-    """
-    xp = array_namespace(obj, probe)
-    if obj.ndim != 2:
-        raise ValueError(f"obj must be a 2-D array, got shape {tuple(obj.shape)}")
-    check_finite(obj, "obj")
-    A = ExitWaves(probe, positions, tuple(obj.shape))
-    psi = A(obj)
-    z = FarField(A.shape_out)(psi)
-    intensities = xp.real(z) ** 2 + xp.imag(z) ** 2
-    if photons is not None:
-        photons = float(photons)
-        if not (photons > 0 and math.isfinite(photons)):
-            raise ValueError(f"photons must be a finite number > 0, got {photons}")
-        mean_total = float(xp.mean(xp.sum(intensities, axis=_AXES)))
-        lam = to_numpy(intensities) * (photons / mean_total)
-        counts = np.random.default_rng(seed).poisson(lam).astype(lam.dtype)
-        intensities = asarray(counts, xp=xp)
-    scan = Scan(intensities, A.positions.copy(), tuple(obj.shape), probe, **geometry)
-    if path is not None:
-        from .ptycho_io import save
-
-        save(path, scan, force=force)
-    return scan

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backend import namespace, to_numpy
 from ..io import atomic_write
-from .ptycho_scan import Scan
+from .scan import Scan
 
 __all__ = ["load", "save"]
 

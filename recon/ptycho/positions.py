@@ -116,7 +116,7 @@ class ShiftSystem:
 
 
 class PositionRefiner:
-    """Schedule and steps of the position refinement inside :func:`recon.apps.ptycho.reconstruct`.
+    """Schedule and steps of the position refinement inside :func:`recon.ptycho.reconstruct`.
 
     Refinement runs from sweep ``start + 1`` on; the low-pass width falls linearly from
     ``sigma`` at sweep ``start`` to 0 at sweep ``until`` and stays 0 after it.
