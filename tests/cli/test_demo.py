@@ -49,7 +49,8 @@ def test_errors_name_the_argument_and_write_nothing(tmp_path, monkeypatch, capsy
     assert listing(tmp_path) == before
 
 
-def test_ct_scene_tv_beats_fbp():
+def test_ct_scene_tv_beats_fbp(monkeypatch):
+    monkeypatch.setattr(demo, "CT_ITERS", 150)  # half the demo's budget: TV leads FBP by 6.7 dB already (10 at 300)
     rows, (title, clean, observed, results) = demo.ct_scene(64)
     assert [(task, method) for task, method, *_ in rows] == [("ct", "fbp"), ("ct", "tv")]
     fbp_psnr, tv_psnr = rows[0][4], rows[1][4]
