@@ -1,17 +1,20 @@
-"""The ``recon fuse`` subcommand: read a band and a photo, fuse them, write the image and the kernel.
+"""``recon fuse``: read a band and a photo, fuse them (:func:`recon.fuse`), write the image and the kernel.
 
-Kept beside :mod:`recon.apps.fusion` so that ``recon/cli.py`` only registers it.  Errors are raised as
-the CLI's ``UsageError`` (exit status 2, one line naming the argument) before anything is written.
+Inputs are ``.mat`` files (fields ``data`` and ``side_info``, as in the dTV fusion data sets) or
+images; the estimated kernel goes to ``<output stem>_kernel.png`` beside the image.  Every check
+runs before the fusion, so a failed command writes nothing.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-__all__ = ["add_fuse_parser"]
+from ._common import UsageError, add_run_options, check_new, check_output, nonnegative_float, positive_int, save_output
+
+__all__ = ["add_parser", "run"]
 
 
-def add_fuse_parser(sub, *, weight, positive_int):
+def add_parser(sub):
     p = sub.add_parser("fuse", help="blind dTV fusion of a low-resolution band with a sharp photo",
                        description="Fuse a band with side information: min 1/2||S(k * W u) - f||^2 + weight dTV(u) "
                                    "+ kernel_weight TV(k), u >= 0, k in the simplex (recon.fuse). Also writes the "
@@ -26,17 +29,16 @@ def add_fuse_parser(sub, *, weight, positive_int):
     p.add_argument("--kernel-size", type=positive_int, default=41, help="odd kernel support (default: %(default)s)")
     p.add_argument("--register", default=None, choices=("rigid", "affine"), help="estimate a warp")
     p.add_argument("--reg", default="dtv", choices=("dtv", "tv"), help="prior (default: %(default)s)")
-    p.add_argument("--weight", type=weight, default=None, help="lambda_u (default: 0.1 dtv, 1e-3 tv)")
-    p.add_argument("--kernel-weight", type=weight, default=1e-2, help="lambda_k (default: %(default)s)")
+    p.add_argument("--weight", type=nonnegative_float, default=None, help="lambda_u (default: 0.1 dtv, 1e-3 tv)")
+    p.add_argument("--kernel-weight", type=nonnegative_float, default=1e-2, help="lambda_k (default: %(default)s)")
     p.add_argument("--iters", type=positive_int, default=300, help="PALM iterations (default: %(default)s)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.set_defaults(run=run_fuse)
+    add_run_options(p, backend=False)
+    p.set_defaults(run=run)
     return p
 
 
 def _read(path, field, flag):
-    from ..cli import UsageError
+    """A 2-D array from ``field`` of a ``.mat`` file or from an image file; errors name ``flag``."""
     from ..data import load_image
 
     if Path(path).suffix.lower() == ".mat":
@@ -57,14 +59,11 @@ def _read(path, field, flag):
         raise UsageError(f"{flag}: {err}") from None
 
 
-def run_fuse(args) -> int:
-    from ..cli import UsageError, _check_output, _save
-    from .fusion import fuse
+def run(args) -> int:
+    from .. import fuse
 
-    out = _check_output(args.output, args.force)
-    kernel_out = out.with_name(out.stem + "_kernel.png")
-    if kernel_out.exists() and not args.force:
-        raise UsageError(f"--output: {str(kernel_out)!r} exists; use --force to overwrite")
+    out = check_output(args.output, args.force)
+    kernel_out = check_new(out.with_name(out.stem + "_kernel.png"), args.force, "--output")
     data = _read(args.data, "data", "--data")
     side = _read(args.side_info, "side_info", "--side-info")
     kernel = _read(args.kernel, "kernel", "--kernel") if args.kernel else None
@@ -77,8 +76,8 @@ def run_fuse(args) -> int:
         raise UsageError(f"fuse: {err}") from None
     seconds = time.perf_counter() - start
     k = result.kernel
-    _save(out, result.x, args.force)
-    _save(kernel_out, k / max(float(k.max()), 1e-300), args.force)
+    save_output(out, result.x, args.force)
+    save_output(kernel_out, k / max(float(k.max()), 1e-300), args.force)
     print(f"recon fuse: wrote {out} and {kernel_out} ({args.reg}, {result.iterations} iterations, {seconds:.1f} s; "
           f"{result.message})")
     return 0

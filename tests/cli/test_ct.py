@@ -1,13 +1,14 @@
-"""``recon ct``: smoke runs, angle specifications, and every error path (status 2, one line, nothing written)."""
+"""``recon ct``: smoke runs, angle specifications, methods (the learned wcrr with small synthetic
+weights), and every error path (status 2, one line, nothing written)."""
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from recon import cli, ct, data, io, metrics
+from recon.learned import weights
+from tests.helpers.cli import listing, run_recon
 
 
 @pytest.fixture
@@ -22,13 +23,8 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _files(path):
-    return sorted(os.listdir(path))
-
-
 def test_subprocess_smoke_fbp_to_png(workdir):
-    run = subprocess.run([sys.executable, "-m", "recon", "ct", "--input", "sino.npy", "--angles", "0:180:2",
-                          "--output", "rec.png"], cwd=workdir, capture_output=True, text=True, timeout=120)
+    run = run_recon("ct", "--input", "sino.npy", "--angles", "0:180:2", "--output", "rec.png", cwd=workdir)
     assert run.returncode == 0, run.stderr
     assert "rec.png" in run.stdout and "90 angles" in run.stdout and run.stderr == ""
     assert io.read_image("rec.png").shape == (48, 48)
@@ -78,12 +74,12 @@ def test_force_overwrites(workdir, capsys):
     (["--angles", "0:180:2", "--backend", "torch"], "--backend", "invalid choice"),
 ])
 def test_errors_name_the_argument_and_write_nothing(workdir, capsys, argv, argument, detail):
-    before = _files(workdir)
+    before = listing(workdir)
     assert cli.main(["ct", "-i", "sino.npy", "-o", "rec.png", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("recon: error: ") and argument in err and detail in err, err
     assert err.count("\n") == 1
-    assert _files(workdir) == before
+    assert listing(workdir) == before
 
 
 def test_bad_angle_files_and_inputs(workdir, capsys):
@@ -99,11 +95,30 @@ def test_bad_angle_files_and_inputs(workdir, capsys):
     assert not os.path.exists("rec.png") and not os.path.exists("rec.xyz")
 
 
-def test_demo_ct_scene_tv_beats_fbp():
-    from recon.apps.ct_cli import demo_ct
+@pytest.fixture
+def sparse_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    u = data.shepp_logan(32)
+    io.write_image("sino.npy", ct.sinogram(u, ct.uniform_angles(12), noise=0.01, seed=0))
+    io.write_image("clean.npy", u)
+    return tmp_path
 
-    rows, (title, clean, observed, results) = demo_ct(64)
-    assert [(task, method) for task, method, *_ in rows] == [("ct", "fbp"), ("ct", "tv")]
-    fbp_psnr, tv_psnr = rows[0][4], rows[1][4]
-    assert tv_psnr > fbp_psnr + 5 and observed is None and clean.shape == (64, 64)
-    assert [name for name, _ in results] == ["fbp", "tv"]
+
+def test_wcrr_runs_with_weights(sparse_dir, fake_weights, capsys):
+    assert cli.main(["ct", "-i", "sino.npy", "--angles", "0:180:15", "--method", "wcrr", "--weight", "0.5",
+                     "--iters", "20", "-o", "rec.npy"]) == 0
+    assert "monotone APG" in capsys.readouterr().out
+    assert metrics.psnr(io.read_image("rec.npy"), io.read_image("clean.npy"), data_range=1.0) > 20
+
+
+def test_wcrr_needs_a_weight_and_the_weights(sparse_dir, monkeypatch, tmp_path, capsys):
+    argv = ["ct", "-i", "sino.npy", "--angles", "0:180:15", "--method", "wcrr", "-o", "rec.npy"]
+    assert cli.main(argv) == 2
+    assert "--weight" in capsys.readouterr().err
+    monkeypatch.delitem(weights._loaded, "wcrr", raising=False)
+    monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setitem(weights.SHIPPED, "wcrr", "absent.npz")  # as in an install without data/
+    assert cli.main([*argv, "--weight", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--method wcrr" in err and "absent.npz" in err and err.count("\n") == 1
+    assert not (sparse_dir / "rec.npy").exists()

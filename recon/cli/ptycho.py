@@ -1,10 +1,9 @@
-"""The ``recon ptycho`` subcommand: read a scan, reconstruct the object, write it and two PNGs.
+"""``recon ptycho``: read a scan, reconstruct the object (:func:`recon.ptycho.reconstruct`), write it.
 
-Kept beside :mod:`recon.apps.ptycho` so that ``recon/cli.py`` only registers it.  Every check (the
-data file, the three outputs, the backend) runs before the reconstruction, and errors are raised as
-the CLI's ``UsageError`` (exit status 2, one line naming the argument), so a failed command writes
-nothing.  The object goes to ``--output`` (``.npy``, complex); ``<stem>_amplitude.png`` (amplitude
-over its maximum) and ``<stem>_phase.png`` (phase, :math:`[-\\pi, \\pi]` mapped to [0, 1]) go beside it.
+Every check (the data file, the three outputs, the backend) runs before the reconstruction, so a
+failed command writes nothing.  The object goes to ``--output`` (``.npy``, complex);
+``<stem>_amplitude.png`` (amplitude over its maximum) and ``<stem>_phase.png`` (phase,
+:math:`[-\\pi, \\pi]` mapped to [0, 1]) go beside it.
 """
 from __future__ import annotations
 
@@ -12,12 +11,14 @@ import math
 import time
 from pathlib import Path
 
-__all__ = ["add_ptycho_parser", "run_ptycho"]
+from ._common import UsageError, add_run_options, check_new, nonnegative_float, positive_int, save_output, use_backend
+
+__all__ = ["add_parser", "run"]
 
 _DATA = (".h5", ".hdf5", ".npz")
 
 
-def add_ptycho_parser(sub, *, weight, positive_int):
+def add_parser(sub):
     p = sub.add_parser("ptycho", help="ptychographic reconstruction of a complex object (rPIE, ePIE, gd)",
                        description="Reconstruct object (and probe, and positions) from far-field diffraction "
                                    "patterns (recon.ptycho.reconstruct). Reads recon's .npz or PtyLab's CPM HDF5; "
@@ -34,37 +35,27 @@ def add_ptycho_parser(sub, *, weight, positive_int):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="positions per object/probe update (default: 1 for rpie/epie, all for gd)")
     p.add_argument("--reg", default=None, choices=("tv",), help="object prior: TV of real and imaginary parts")
-    p.add_argument("--weight", type=weight, default=None, help="prior weight (needed with --reg)")
-    p.add_argument("--backend", default="numpy", choices=("numpy", "cupy"), help="(default: %(default)s)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.set_defaults(run=run_ptycho)
+    p.add_argument("--weight", type=nonnegative_float, default=None, help="prior weight (needed with --reg)")
+    add_run_options(p)
+    p.set_defaults(run=run)
     return p
 
 
 def _outputs(path, force):
-    from ..cli import UsageError
-
+    """The object (``.npy``) and its two PNGs, checked before any work."""
     out = Path(path)
     if out.suffix.lower() != ".npy":
         raise UsageError(f"--output: must end in .npy (the complex object), got {path!r}")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise UsageError(f"--output: directory of {path!r} does not exist")
     outs = [out, out.with_name(out.stem + "_amplitude.png"), out.with_name(out.stem + "_phase.png")]
-    for o in outs:
-        if o.is_dir():
-            raise UsageError(f"--output: {str(o)!r} is a directory")
-        if o.exists() and not force:
-            raise UsageError(f"--output: {str(o)!r} exists; use --force to overwrite")
-    return outs
+    return [check_new(o, force, "--output") for o in outs]
 
 
-def run_ptycho(args) -> int:
+def run(args) -> int:
     from ..backend import to_numpy
-    from ..cli import UsageError, _backend, _save
     from ..io import atomic_write
-    from ..ptycho import reconstruct
-    from ..ptycho import load
+    from ..ptycho import load, reconstruct
 
     outs = _outputs(args.output, args.force)
     if Path(args.data).suffix.lower() not in _DATA:
@@ -75,7 +66,7 @@ def run_ptycho(args) -> int:
         raise UsageError("--weight: required with --reg")
     import numpy as np
 
-    with _backend(args.backend):
+    with use_backend(args.backend):
         try:
             scan = load(args.data, backend=args.backend)
         except (OSError, ValueError, KeyError) as err:
@@ -103,8 +94,8 @@ def run_ptycho(args) -> int:
         atomic_write(outs[0], lambda f: np.save(f, obj), force=args.force)
     except (OSError, ValueError) as err:
         raise UsageError(f"--output: {err}") from None
-    _save(outs[1], amplitude / max(float(amplitude.max()), 1e-300), args.force)
-    _save(outs[2], phase, args.force)
+    save_output(outs[1], amplitude / max(float(amplitude.max()), 1e-300), args.force)
+    save_output(outs[2], phase, args.force)
     residual = result.history["residual"][-1]
     print(f"recon ptycho: wrote {outs[0]}, {outs[1].name} and {outs[2].name} ({args.method}, {result.iterations} "
           f"sweeps, residual {residual:.3g}, {seconds:.1f} s)")

@@ -1,4 +1,4 @@
-"""CLI: `recon eigen` and `recon denoise --bregman`."""
+"""``recon eigen``: the eigenfunction and its Rayleigh-quotient plot, errors naming the argument."""
 import numpy as np
 import pytest
 
@@ -43,24 +43,3 @@ def test_eigen_errors(square, tmp_path, capsys):
     assert not (tmp_path / "e.npy").exists()
     assert main(["eigen", "--input", str(square), "--output", str(tmp_path / "e.npy"), "--curve", "x.jpg"]) == 2
     assert "--curve" in capsys.readouterr().err
-
-
-def test_denoise_bregman_restores_contrast(tmp_path):
-    u = np.zeros((32, 32))
-    u[8:24, 8:24] = 1.0
-    path = tmp_path / "u.npy"
-    write_image(path, u)
-    plain, breg = tmp_path / "plain.npy", tmp_path / "breg.npy"
-    assert main(["denoise", "-i", str(path), "-o", str(plain), "--reg", "tv", "--weight", "1"]) == 0
-    assert main(["denoise", "-i", str(path), "-o", str(breg), "--reg", "tv", "--weight", "1", "--bregman",
-                 "--iters", "4"]) == 0
-    inside = u > 0
-    assert read_image(plain)[inside].mean() < 0.9  # TV loses contrast (perimeter / area law)
-    assert abs(read_image(breg)[inside].mean() - 1) < abs(read_image(plain)[inside].mean() - 1) / 5
-
-
-def test_bregman_needs_tv(tmp_path, capsys):
-    path = tmp_path / "u.npy"
-    write_image(path, np.zeros((8, 8)))
-    assert main(["denoise", "-i", str(path), "-o", str(tmp_path / "o.npy"), "--reg", "wavelet", "--bregman"]) == 2
-    assert "--bregman" in capsys.readouterr().err

@@ -1,15 +1,13 @@
 """``recon ptycho``: smoke runs on .npz and PtyLab HDF5, options, and every error path (status 2, one line, nothing written)."""
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from recon import cli, io, ptycho
+from tests.helpers.cli import listing, run_recon
 
-GEOMETRY = dict(wavelength=632.8e-9, zo=5e-2, dxd=28.8e-6)
+GEOMETRY = {"wavelength": 632.8e-9, "zo": 5e-2, "dxd": 28.8e-6}
 
 
 @pytest.fixture
@@ -24,13 +22,8 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _files(path):
-    return sorted(os.listdir(path))
-
-
 def test_subprocess_smoke_writes_object_and_pngs(workdir):
-    run = subprocess.run([sys.executable, "-m", "recon", "ptycho", "--data", "scan.npz", "--output", "obj.npy",
-                          "--iters", "30"], cwd=workdir, capture_output=True, text=True, timeout=120)
+    run = run_recon("ptycho", "--data", "scan.npz", "--output", "obj.npy", "--iters", "30", cwd=workdir)
     assert run.returncode == 0, run.stderr
     assert "obj.npy" in run.stdout and "rpie" in run.stdout and run.stderr == ""
     x = np.load("obj.npy")
@@ -93,16 +86,16 @@ def test_errors_exit_2_with_one_line_and_write_nothing(workdir, capsys, args, me
         except ImportError:
             pass
     (workdir / "bad.npz").write_bytes(b"not a zip")
-    before = _files(workdir)
+    before = listing(workdir)
     assert cli.main(["ptycho", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("recon: error: ")
     assert re.search(message, err[0]), err[0]
-    assert _files(workdir) == before
+    assert listing(workdir) == before
 
 
 def test_existing_png_sibling_blocks_without_force(workdir, capsys):
     io.write_image("obj_phase.png", np.zeros((4, 4)))
-    before = _files(workdir)
+    before = listing(workdir)
     assert cli.main(["ptycho", "--data", "scan.npz", "-o", "obj.npy", "--iters", "5"]) == 2
-    assert "obj_phase.png" in capsys.readouterr().err and _files(workdir) == before
+    assert "obj_phase.png" in capsys.readouterr().err and listing(workdir) == before
