@@ -13,6 +13,10 @@ disk cache) by a small warm-up run first; its time is reported as ``warmup_secon
 objective decrease); the default ``--tol 0`` runs exactly ``--iters`` iterations.
 
 Needs the shared data (../shared/data/fusion or $RECON_SHARED_DATA).
+
+``--backend cupy`` fuses on the GPU (data and photo copied there first); the FFT-pair unit stays NumPy's and
+SciPy's on the CPU, so on CuPy ``iteration_in_*`` compare a GPU iteration with CPU FFTs.  ``--quick`` crops the
+case to a 25x25 band (100x100 photo) and runs 3 iterations.
 """
 import argparse
 import json
@@ -22,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft
+from backends import add_arguments, describe, select, sync, to_backend
 from scipy.io import loadmat
 
-from recon.fusion import fuse
+from recon import fuse
 
 
 def _fft_pair_seconds(shape, dtype, fft, repeats=20, clock=time.perf_counter):
@@ -52,27 +57,44 @@ def main():
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--case", default="trees1_shift_5px_disk")
     parser.add_argument("--tol", type=float, default=0.0)
+    add_arguments(parser)
     args = parser.parse_args()
+    select(args.backend)
     root = Path(os.environ.get("RECON_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-    d = loadmat(root / "fusion" / f"{args.case}.mat")
-    data, photo = d["data"].astype(args.dtype), d["side_info"].astype(args.dtype)
+    path = root / "fusion" / f"{args.case}.mat"
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file; the fusion cases live in the shared data (set RECON_SHARED_DATA)")
+    d = loadmat(path)
+    data, photo = d["data"], d["side_info"]
+    if args.quick:
+        data, photo, args.iters = data[:25, :25], photo[:100, :100], 3
+    data, photo = to_backend(data, dtype=args.dtype), to_backend(photo, dtype=args.dtype)
     t = time.perf_counter()
     fuse(data[:20, :20], photo[:80, :80], 4, kernel_size=9, iters=2)  # compile / load the numba kernels
+    sync()
     warmup = time.perf_counter() - t
     before = _pairs(args.dtype)
     load_before = os.getloadavg()[0]
     stamps = []
     t0, c0 = time.perf_counter(), time.process_time()
-    res = fuse(data, photo, 4, iters=args.iters, tol=args.tol,
-               callback=lambda k, x: stamps.append(time.perf_counter() - t0) and False)
+
+    def stamp(k, x):
+        sync()
+        stamps.append(time.perf_counter() - t0)
+        return False
+
+    res = fuse(data, photo, 4, iters=args.iters, tol=args.tol, callback=stamp)
+    sync()
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
     after = _pairs(args.dtype)
     pair = {key: 0.5 * (before[key] + after[key]) for key in before}
-    obj = np.array(res.history["objective"][1:])
+    obj = np.array([float(v) for v in res.history["objective"][1:]])
     reach = int(np.argmax(obj <= obj[-1] * (1 + 1e-4)))
     per_it, cpu_it = total / res.iterations, cpu / res.iterations
+    shape = "x".join(str(v) for v in data.shape)
     print(json.dumps({
-        "case": args.case, "dtype": args.dtype, "tol": args.tol, "iterations": res.iterations,
+        "case": args.case, **describe(), "band_shape": shape, "dtype": args.dtype, "tol": args.tol,
+        "iterations": res.iterations,
         "converged": res.converged, "seconds": round(total, 3),
         "cpu_seconds": round(cpu, 3), "warmup_seconds": round(warmup, 2),
         "seconds_per_iteration": round(per_it, 4), "cpu_seconds_per_iteration": round(cpu_it, 4),
@@ -83,9 +105,10 @@ def main():
         "iteration_in_scipy_fft_pairs": round(per_it / pair["scipy", "perf_counter"], 1),
         "iteration_in_scipy_fft_pairs_cpu": round(cpu_it / pair["scipy", "process_time"], 1),
         "target_fft_pairs": 25, "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "mean_inner_iterations": float(np.mean(res.history["inner"][1:])),
+        "mean_inner_iterations": float(np.mean(res.history["inner"][1:])) if "inner" in res.history else None,
         "final_objective": float(obj[-1]),
-        "objective_at_seconds": {t: float(obj[np.searchsorted(stamps, t) - 1]) for t in (2, 5, 10, 20) if stamps[0] <= t},
+        "objective_at_seconds": {t: float(obj[np.searchsorted(stamps, t) - 1])
+                                 for t in (2, 5, 10, 20) if stamps[0] <= t},
         "seconds_to_1e-4_of_final": round(stamps[reach], 3), "iteration_to_1e-4_of_final": reach + 1,
         "seconds_to_1e-3_of_final": round(stamps[int(np.argmax(obj <= obj[-1] * (1 + 1e-3)))], 3),
         "seconds_to_1e-2_of_final": round(stamps[int(np.argmax(obj <= obj[-1] * (1 + 1e-2)))], 3),

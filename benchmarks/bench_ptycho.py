@@ -20,24 +20,35 @@ seconds to errors 0.07 and 1e-3), with the same-run ratio to the method's defaul
 ``ptycho_batch_<dtype>.json``.
 
     python benchmarks/bench_ptycho.py --batches 1,4,8,16,30,120 --iters 30 --reps 3 [--dtype float32]
+
+``--backend cupy`` loads the scan onto the GPU and reconstructs there (errors are evaluated on a host copy
+with the clock stopped); PtyLab stays on the CPU.  ``--quick`` is a 64² object, 32² probe, 20 positions
+and 5 sweeps, written to ``benchmarks/results/scratch`` unless ``--out`` is given.
 """
 import argparse
 import contextlib
 import io
 import json
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
+from backends import add_arguments, describe, select, sync, to_host
 
 from recon import ptycho
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from tests.apps.test_ptycho import _object  # noqa: E402  (the test object, shared)
-
 GEOMETRY = dict(wavelength=632.8e-9, zo=5e-2, dxd=28.8e-6)  # dxo = 17.2 µm for 64 px patterns
+
+
+def smooth_object(M, seed=0):
+    """A smooth complex object (the test suite's): amplitude in [0.6, 1], phase in [-0.5, 0.5] rad."""
+    from skimage import data as skd
+    from skimage.transform import resize
+
+    amp = 0.6 + 0.4 * resize(skd.camera() / 255.0, (M, M), anti_aliasing=True)
+    phase = resize(skd.moon() / 255.0, (M, M), anti_aliasing=True) - 0.5
+    return amp * np.exp(1j * phase)
 
 
 class Clock:
@@ -48,15 +59,16 @@ class Clock:
         self.start, self.cpu_start, self.cpu = time.perf_counter(), time.process_time(), 0.0
 
     def record(self, k, x):
+        sync()
         paused, cpu_paused = time.perf_counter(), time.process_time()
         self.cpu = cpu_paused - self.cpu_start  # process CPU seconds of the method alone
-        self.curve.append((k, paused - self.start, ptycho.object_error(x, self.obj, self.mask)))
+        self.curve.append((k, paused - self.start, ptycho.object_error(to_host(x), self.obj, self.mask)))
         self.start += time.perf_counter() - paused
         self.cpu_start += time.process_time() - cpu_paused
 
 
-def run_recon(path, method, iters, dtype, obj, mask, batch=None):
-    scan = ptycho.load(path)
+def run_recon(path, method, iters, dtype, obj, mask, batch=None, backend="numpy"):
+    scan = ptycho.load(path, backend=backend)
     scan.intensities = scan.intensities.astype(dtype)
     clock = Clock(obj, mask)
     ptycho.reconstruct(scan, method=method, iters=iters, refine_probe=False, batch=batch,
@@ -96,13 +108,20 @@ def main():
     parser.add_argument("--iters", type=int, default=100)
     parser.add_argument("--peer-iters", type=int, default=250)
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--out", default=None, help="folder for the JSON and PNG (default: benchmarks/results)")
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes: time reconstruct(batch=...)")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions per batch size (fastest kept)")
+    add_arguments(parser)
     args = parser.parse_args()
-    M, m, J = 256, 64, 120
-    obj = _object(M)
-    probe = ptycho.make_probe((m, m), 40)
+    select(args.backend)
+    M, m, J, diameter = 256, 64, 120, 40
+    results_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    if args.quick:
+        M, m, J, diameter, args.iters, args.peer_iters, args.reps = 64, 32, 20, 16, 5, 5, 1
+        results_dir = os.path.join(results_dir, "scratch")
+    args.out = args.out or results_dir
+    obj = smooth_object(M)
+    probe = ptycho.make_probe((m, m), diameter)
     positions = ptycho.fermat_spiral(J, (M, M), (m, m))
     mask = ptycho.illuminated(probe, positions, obj.shape)
     results = []
@@ -111,7 +130,8 @@ def main():
         ptycho.simulate(obj, probe, positions, path=path, **GEOMETRY)
         if args.batches:
             return batches(path, args, obj, mask, f"known-probe {M}/{m}/{J} noiseless")
-        curves = {f"recon {method}": run_recon(path, method, args.iters, args.dtype, obj, mask).curve
+        curves = {f"recon {method}": run_recon(path, method, args.iters, args.dtype, obj, mask,
+                                               backend=args.backend).curve
                   for method in ("rpie", "gd")}
         try:
             curves["PtyLab ePIE"] = run_ptylab(path, args.peer_iters, probe, obj, mask)
@@ -119,14 +139,15 @@ def main():
             print(json.dumps({"peer": "PtyLab", "skipped": str(err)}))
     case = f"known-probe {M}/{m}/{J} noiseless"
     for name, curve in curves.items():
-        line = {"case": case, "method": name, "dtype": args.dtype if name.startswith("recon") else "PtyLab default",
+        line = {"case": case, "method": name, **(describe() if name.startswith("recon") else {"backend": "cpu"}),
+                "dtype": args.dtype if name.startswith("recon") else "PtyLab default",
                 "sweeps": len(curve), "seconds_per_sweep": curve[-1][1] / len(curve),
                 "seconds_to_0.07": first(curve, 0.07), "seconds_to_1e-3": first(curve, 1e-3),
                 "final_error": curve[-1][2], "curve": [(k, round(t, 4), e) for k, t, e in curve]}
         results.append(line)
         print(json.dumps(line))
     peer = first(curves.get("PtyLab ePIE", []), 0.07)
-    summary = {"case": case, "ptylab_seconds_to_0.07": peer}
+    summary = {"case": case, **describe(), "ptylab_seconds_to_0.07": peer}
     for name in ("recon rpie", "recon gd"):
         ours = first(curves[name], 0.07)
         summary[f"{name} seconds_to_0.07"] = ours
@@ -146,7 +167,7 @@ def batches(path, args, obj, mask, case):
     best = {}
     for _ in range(args.reps):
         for method, b in runs:
-            clock = run_recon(path, method, args.iters, args.dtype, obj, mask, batch=b)
+            clock = run_recon(path, method, args.iters, args.dtype, obj, mask, batch=b, backend=args.backend)
             if (method, b) not in best or clock.curve[-1][1] < best[method, b].curve[-1][1]:
                 best[method, b] = clock
     lines = []
@@ -154,7 +175,7 @@ def batches(path, args, obj, mask, case):
         curve = best[method, b].curve
         default = best.get((method, 1 if method == "rpie" else J))
         per_sweep = curve[-1][1] / len(curve)
-        line = {"case": case, "method": method, "batch": b, "dtype": args.dtype, "sweeps": len(curve),
+        line = {"case": case, **describe(), "method": method, "batch": b, "dtype": args.dtype, "sweeps": len(curve),
                 "seconds_per_sweep": per_sweep, "cpu_seconds_per_sweep": best[method, b].cpu / len(curve),
                 "default_batch_over_this_per_sweep":
                     (default.curve[-1][1] / len(default.curve)) / per_sweep if default else None,

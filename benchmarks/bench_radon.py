@@ -1,4 +1,4 @@
-"""Radon forward + adjoint: recon.operators.radon.Radon against astra-toolbox's CPU ``linear`` projector.
+"""Radon forward + adjoint: recon.operators.Radon against astra-toolbox's CPU ``linear`` projector.
 
 Both run single-threaded on the same arrays in the same process, interleaved, best of ``--repeat``
 runs each.  astra's ``linear`` projector is Joseph's ray-driven method; recon's is pixel-driven
@@ -12,7 +12,10 @@ peer_s / recon_s, and the correlation of the two sinograms (sanity check that bo
 the same transform), and ``peak_rss_mb``, the process's peak resident memory so far (both
 libraries, all cases up to this one: an upper bound for recon's).
 
-    python benchmarks/bench_radon.py [--repeat 7] [--sizes 256:180,512:720]
+    python benchmarks/bench_radon.py [--repeat 7] [--sizes 256:180,512:720] [--backend numpy|cupy] [--quick]
+
+``--backend cupy`` runs recon's pair on the GPU (timed to the end of the GPU work); the peer gets NumPy
+copies.  ``--quick`` is ``--sizes 32:16 --repeat 1``.
 """
 import argparse
 import json
@@ -20,8 +23,9 @@ import resource
 import time
 
 import numpy as np
+from backends import add_arguments, describe, select, sync, to_backend, to_host
 
-from recon.operators.radon import Radon
+from recon.operators import Radon
 
 
 def _astra_pair(shape, angles, n_det):
@@ -61,7 +65,16 @@ def _skimage_pair(shape, angles, n_det):
 def _best(fn, arg, best):
     t0 = time.perf_counter()
     out = fn(arg)
+    sync()
     return min(best, time.perf_counter() - t0), out
+
+
+def _correlation(a, b):
+    """Correlation of two sinograms (angles, detectors), on the centred common detector range if the counts differ."""
+    d = min(a.shape[1], b.shape[1])
+    a = a[:, (a.shape[1] - d) // 2:][:, :d]
+    b = b[:, (b.shape[1] - d) // 2:][:, :d]
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
 def _peak_rss_mb():
@@ -73,7 +86,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--sizes", default="256:180,512:720", help="comma-separated n:angles")
+    add_arguments(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.repeat = "32:16", 1
+    select(args.backend)
     try:
         import astra  # noqa: F401
 
@@ -86,24 +103,25 @@ def main():
         angles = np.linspace(0.0, np.pi, n_angles, endpoint=False)
         A = Radon((n, n), angles)
         name, pf, pb = make_peer((n, n), angles, A.n_detectors)
-        u = rng.random((n, n), dtype=np.float32)
-        q = rng.random(A.shape_out, dtype=np.float32)
+        u_host = rng.random((n, n), dtype=np.float32)
+        q_host = rng.random(A.shape_out, dtype=np.float32)
+        u, q = to_backend(u_host), to_backend(q_host)
         A.adjoint(A(u)), A.adjoint(A(u))  # second use builds the geometry cache
-        pb(pf(u))
+        pb(pf(u_host))
         best = dict(rf=np.inf, ra=np.inf, pf=np.inf, pa=np.inf)
         for _ in range(args.repeat):
             best["rf"], ours = _best(A, u, best["rf"])
             best["ra"], _ = _best(A.adjoint, q, best["ra"])
-            best["pf"], theirs = _best(pf, u, best["pf"])
-            best["pa"], _ = _best(pb, q, best["pa"])
+            best["pf"], theirs = _best(pf, u_host, best["pf"])
+            best["pa"], _ = _best(pb, q_host, best["pa"])
         recon_s, peer_s = best["rf"] + best["ra"], best["pf"] + best["pa"]
         print(json.dumps({
-            "case": f"radon forward+adjoint {n}x{n}, {n_angles} angles, float32, CPU",
+            "case": f"radon forward+adjoint {n}x{n}, {n_angles} angles, float32", **describe(),
             "recon_s": round(recon_s, 4), "recon_forward_s": round(best["rf"], 4),
             "recon_adjoint_s": round(best["ra"], 4),
             "peer": name, "peer_s": round(peer_s, 4), "peer_forward_s": round(best["pf"], 4),
             "peer_adjoint_s": round(best["pa"], 4), "speedup": round(peer_s / recon_s, 2),
-            "sinogram_correlation": round(float(np.corrcoef(np.ravel(ours), np.ravel(theirs))[0, 1]), 5),
+            "sinogram_correlation": round(_correlation(to_host(ours), theirs), 5),
             "peak_rss_mb": _peak_rss_mb(),
         }))
 

@@ -28,6 +28,10 @@ each side takes its library's default (all cores for both).  ``blas_threads`` re
 setting.
 
     nice python benchmarks/bench_ridge.py [--repeat 3] [--iters 100] [--denoise-repeat 1] [--threads N]
+                                          [--backend numpy|cupy] [--quick]
+
+``--backend cupy`` moves the regularizer and the image to the GPU (``reg.to("cupy")``) and times recon
+there; the PyTorch peer stays on the CPU.  ``--quick`` crops the image to 64x64 with 3 iterations, one repeat.
 
 One JSON line per case on stdout.  The machine may be shared: compare ratios from the same run.
 """
@@ -38,6 +42,8 @@ import json
 import os
 import sys
 import time
+
+from backends import add_arguments, describe, select, sync, to_backend, to_host
 
 SIGMA = 25 / 255
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
@@ -51,18 +57,27 @@ def _blas_threads():
     return [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
 
 
+def _shipped_wcrr():
+    """recon's own WCRR-NN file: package data (recon/learned/models/), or data/ of an older checkout."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    packaged = files("recon.learned") / "models" / "wcrr_cpu55min.npz"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "data" / "wcrr_cpu55min.npz"
+
+
 def _model():
-    import numpy as np
+    from pathlib import Path
 
-    from recon.learned.weights import load_published, shared_data_root
+    from recon.learned import load_npz, load_published
 
-    folder = shared_data_root() / "weights" / "wcrr-nn"
+    root = Path(os.environ.get("RECON_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+    folder = root / "weights" / "wcrr-nn"
     if folder.is_dir():
         return load_published(folder).at_noise_level(SIGMA), "published wcrr-nn"
-    from recon.learned import load_npz
-    from recon.learned.weights import shipped_path
-
-    return load_npz(shipped_path("wcrr")).at_noise_level(SIGMA), "recon's shipped wcrr_cpu55min"
+    return load_npz(_shipped_wcrr()).at_noise_level(SIGMA), "recon's shipped wcrr_cpu55min"
 
 
 def _best_pair(fn_recon, fn_torch, repeat):
@@ -83,7 +98,10 @@ def main():
     parser.add_argument("--denoise-repeat", type=int, default=1, help="denoise timings: best of this many")
     parser.add_argument("--tol-case", action="store_true", help="also run both to relative change 1e-4")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add_arguments(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.iters, args.denoise_repeat, args.tol_case = 1, 3, 1, False
     if args.threads:
         if "numpy" in sys.modules:  # pragma: no cover - the variables would be read too late
             raise RuntimeError("--threads must be applied before NumPy is imported")
@@ -98,37 +116,51 @@ def main():
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    select(args.backend)
     reg, source = _model()
     clean = camera(dtype="float32")
+    if args.quick:
+        clean = clean[:64, :64]
     noisy = (clean + SIGMA * np.random.default_rng(0).standard_normal(clean.shape)).astype(np.float32)
-    twin = from_regularizer(reg).requires_grad_(False)
+    twin = from_regularizer(reg).requires_grad_(False)  # from the NumPy regularizer: the peer stays on the CPU
     tnoisy = torch.from_numpy(noisy)[None, None]
+    if args.backend != "numpy":
+        reg = reg.to(args.backend)
+    noisy_host, noisy = noisy, to_backend(noisy)
+
+    def timed(fn):
+        def run():
+            out = fn()
+            sync()
+            return out
+        return run
     step = 1.0 / (1.0 + reg.lipschitz)  # lambda = 1; passed to both (the twin assumes ||W|| = 1)
 
     def common():
-        return {"model": source, "shape": list(noisy.shape), "dtype": "float32", "torch": torch.__version__,
+        return {"model": source, **describe(), "shape": list(noisy.shape), "dtype": "float32",
+                "torch": torch.__version__,
                 "torch_threads": torch.get_num_threads(), "blas_threads": _blas_threads(), "cpus": os.cpu_count(),
                 "load_1min": round(os.getloadavg()[0], 2), "weak_convexity": round(reg.weak_convexity, 3)}
 
     reg.grad(noisy), twin.grad(tnoisy)  # warm-up: caches, allocator, oneDNN primitives
     with torch.no_grad():
-        t_recon, g, t_torch, tg = _best_pair(lambda: reg.grad(noisy), lambda: twin.grad(tnoisy), args.repeat)
+        t_recon, g, t_torch, tg = _best_pair(timed(lambda: reg.grad(noisy)), lambda: twin.grad(tnoisy), args.repeat)
     print(json.dumps({"case": "grad", **common(), "recon_s": round(t_recon, 4), "torch_s": round(t_torch, 4),
                       "ratio": round(t_recon / t_torch, 3),
-                      "max_abs_diff": float(np.max(np.abs(g - tg[0, 0].numpy())))}), flush=True)
+                      "max_abs_diff": float(np.max(np.abs(to_host(g) - tg[0, 0].numpy())))}), flush=True)
 
     cases = [("denoise", 0.0, args.iters)] + ([("denoise_tol", 1e-4, 500)] if args.tol_case else [])
     for case, tol, iters in cases:
         t_recon, (x, k), t_torch, (tx, tk) = _best_pair(
-            lambda: reg.prox_with_info(noisy, 1.0, tol=tol, iters=iters, step=step),
-            lambda: twin.prox(tnoisy, 1.0, tol=tol, iters=iters, step=step), args.denoise_repeat)
-        tx = tx[0, 0].numpy()
+            timed(lambda tol=tol, iters=iters: reg.prox_with_info(noisy, 1.0, tol=tol, iters=iters, step=step)),
+            lambda tol=tol, iters=iters: twin.prox(tnoisy, 1.0, tol=tol, iters=iters, step=step), args.denoise_repeat)
+        tx, x = tx[0, 0].numpy(), to_host(x)
         print(json.dumps({"case": case, **common(), "sigma": "25/255", "lambda": 1.0, "tol": tol,
                           "recon_s": round(t_recon, 3), "torch_s": round(t_torch, 3),
                           "ratio": round(t_recon / t_torch, 3), "recon_iterations": k, "torch_iterations": tk,
                           "recon_per_iteration_s": round(t_recon / k, 4),
                           "torch_per_iteration_s": round(t_torch / tk, 4),
-                          "noisy_psnr": round(psnr(noisy, clean, data_range=1), 3),
+                          "noisy_psnr": round(psnr(noisy_host, clean, data_range=1), 3),
                           "recon_psnr": round(psnr(x, clean, data_range=1), 3),
                           "torch_psnr": round(psnr(tx, clean, data_range=1), 3),
                           "max_abs_diff": float(np.max(np.abs(x - tx)))}), flush=True)
