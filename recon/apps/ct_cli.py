@@ -16,7 +16,7 @@ DEMO_CT_ANGLES, DEMO_CT_NOISE, DEMO_CT_WEIGHT, DEMO_CT_ITERS = 60, 0.01, 0.5, 30
 
 
 def add_ct_parser(sub, *, weight, positive_int):
-    from .ct import FILTERS, METHODS
+    from ..ct import FILTERS, METHODS
 
     p = sub.add_parser("ct", help="reconstruct an image from a parallel-beam sinogram",
                        description="Parallel-beam CT (recon.ct.reconstruct): the sinogram has one row per angle "
@@ -74,7 +74,7 @@ def _angles(text: str, radians: bool):
 
 def run_ct(args) -> int:
     from ..cli import UsageError, _backend, _check_output, _load, _save
-    from .ct import reconstruct
+    from ..ct import reconstruct
 
     out = _check_output(args.output, args.force)
     theta = _angles(args.angles, args.radians)
@@ -111,7 +111,7 @@ def demo_ct(size: int):
     """
     from .. import backend, data
     from ..metrics import psnr
-    from .ct import fbp, reconstruct, sinogram, uniform_angles
+    from ..ct import fbp, reconstruct, sinogram, uniform_angles
 
     n = min(size, 256)  # keeps the scene to a few seconds at --size 512
     clean = backend.asarray(backend.to_numpy(data.shepp_logan(n)), xp=backend.namespace())
