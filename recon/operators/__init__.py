@@ -17,6 +17,6 @@ from .convolution import Blur, Convolution, disk_kernel, gaussian_kernel, motion
 from .multiconv import MultiConvolution
 from .sampling import Crop, Downsample, Mask, Pad, Subsample
 from .wavelet import Wavelet
-from .radon import Radon
+from .tomography import Radon
 from .warp import Warp, rotation
 from .ptychography import ExitWaves, FarField, NearField, ProbeExitWaves

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import math
 
+from ..apps.denoise import ridge_at_noise_level
 from ..functionals import L2DataFidelity, NonNegativity
 from ..functionals.ridge import RidgeRegularizer
 from ..solvers import fista, monotone_apg
-from .denoise import ridge_at_noise_level
 
 __all__ = ["ridge_reconstruct", "DEFAULT_SIGMA"]
 

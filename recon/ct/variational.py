@@ -1,195 +1,34 @@
-r"""Computed tomography end to end: simulate sinograms, filtered backprojection, variational reconstruction.
+r"""Variational and iterative CT reconstruction: :func:`reconstruct` and the models behind its methods.
 
-The model is :math:`p = Au + e` with :math:`A` the parallel-beam :class:`~recon.operators.radon.Radon`
-transform (geometry in its module docstring: angles in radians, sinogram ``(n_angles, n_detectors)``,
-line integrals in pixel units).  :func:`fbp` inverts it analytically; :func:`reconstruct` also
-offers Landweber, CGLS, Tikhonov and total-variation reconstructions, on NumPy or CuPy data alike.
-Public through ``recon.ct``.
+The data term is the (weighted) least-squares misfit to the sinogram through
+:class:`~recon.operators.tomography.Radon`; ``method`` picks the regularisation and the solver:
+Landweber and CGLS stopped early (:mod:`recon.ct._least_squares`), Tikhonov (damped CGLS or FISTA), TV
+(PDHG) and the learned ridge regularizers (:mod:`recon.ct.learned`).  ``"fbp"`` is passed on to
+:func:`recon.ct.fbp`.  Public as :func:`recon.ct.reconstruct`.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ..backend import array_namespace, asarray, check_finite, to_numpy
+from ..backend import array_namespace
 from ..functionals import L21, L2DataFidelity, NonNegativity, SeparableSum, Tikhonov
-from ..operators.base import LinearOperator, norm, stack, vdot
+from ..operators.base import LinearOperator, stack
 from ..operators.gradient import Gradient
-from ..operators.radon import FILTERS, Radon, _check_shape, angular_weights, check_angles, filter_sinogram
+from ..operators.tomography import Radon
 from ..solvers import fista, pdhg
 from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
+from ._least_squares import cgls, landweber
+from .backprojection import fbp
+from .geometry import check_real_array, check_sinogram, image_shape
+from .learned import ridge_reconstruct
 
-__all__ = ["angles_from_degrees", "uniform_angles", "sinogram", "fbp", "reconstruct", "FILTERS", "METHODS"]
+__all__ = ["reconstruct", "METHODS", "NOISE_MODELS"]
 
 METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv", "crr", "wcrr")
 NOISE_MODELS = ("gaussian", "poisson")
 _DISCREPANCY = 1.05  # Morozov's tau > 1: stop once ||Ax - p|| <= tau * delta
 
 
-def angles_from_degrees(degrees) -> np.ndarray:
-    """Angles in radians (float64 NumPy array) from angles in degrees, checked 1-D, non-empty, finite."""
-    return check_angles(degrees, degrees=True)
-
-
-def uniform_angles(n: int, arc: float = math.pi) -> np.ndarray:
-    r"""``n`` equispaced angles :math:`\theta_a = a\,\mathrm{arc}/n` in :math:`[0, \mathrm{arc})` (radians)."""
-    n = check_positive_int(n, "n")
-    arc = float(arc)
-    if not (math.isfinite(arc) and arc > 0):
-        raise ValueError(f"arc must be a finite number > 0, got {arc}")
-    return np.arange(n) * (arc / n)
-
-
-def _check_array(x, name, ndim):
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        raise TypeError(f"{name} must be an array, got {type(x).__name__}")
-    xp = array_namespace(x)
-    if not xp.isdtype(x.dtype, "real floating"):
-        raise TypeError(f"{name} must be a real floating array, got dtype {x.dtype}")
-    if x.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(x.shape)}")
-    check_finite(x, name)
-    return xp
-
-
-def sinogram(image, angles, *, noise: float = 0.0, flat=None, seed=None, n_detectors=None,
-             detector_spacing=1.0, center=None, degrees=False):
-    r"""Simulated data :math:`p = Au` (+ noise) of ``image`` at ``angles``, shape ``(n_angles, n_detectors)``.
-
-    * ``noise``: Gaussian noise of relative level :math:`\eta`, :math:`p = Au + \eta\,\mathrm{rms}(Au)\,\xi`
-      with :math:`\xi_i \sim N(0, 1)`, so :math:`\|p - Au\| \approx \eta\|Au\|`; the standard deviation
-      :math:`\sigma = \eta\,\mathrm{rms}(Au)` is the ``noise_level`` for :func:`reconstruct`.
-    * ``flat``: photon counts :math:`c_i \sim \mathrm{Poisson}(I_0 e^{-(Au)_i})` with :math:`I_0` =
-      ``flat`` and the log data returned, :math:`p_i = -\log(\max(c_i, \tfrac12)/I_0)` (a zero count is
-      read as half a photon).  :math:`u` is then an attenuation map per pixel.
-
-    Geometry keywords as in :class:`~recon.operators.radon.Radon`.  Noise is drawn with NumPy's
-    ``default_rng(seed)`` and moved to the image's library.
-    """
-    xp = _check_array(image, "image", 2)
-    noise = float(noise)
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
-    A = Radon(tuple(image.shape), angles, n_detectors=n_detectors, detector_spacing=detector_spacing,
-              center=center, degrees=degrees)
-    p = A(image)
-    rng = np.random.default_rng(seed)
-    if flat is not None:
-        flat = float(flat)
-        if not (math.isfinite(flat) and flat > 0):
-            raise ValueError(f"flat must be a finite number > 0, got {flat}")
-        counts = rng.poisson(flat * np.exp(-to_numpy(p).astype(np.float64)))
-        p = asarray(-np.log(np.maximum(counts, 0.5) / flat), xp=xp, dtype=image.dtype)
-    if noise > 0:
-        sigma = noise * float(xp.sqrt(xp.mean(p * p)))
-        p = p + sigma * asarray(rng.standard_normal(tuple(p.shape)), xp=xp, dtype=image.dtype)
-    return p
-
-
-def _geometry(sino, angles, degrees):
-    """Namespace of a checked sinogram and its checked angles (radians), one per row."""
-    xp = _check_array(sino, "sinogram", 2)
-    theta = check_angles(angles, degrees)
-    if sino.shape[0] != theta.size:
-        raise ValueError(f"sinogram has shape {tuple(sino.shape)} but angles has {theta.size} entries: "
-                         f"expected (n_angles, n_detectors) = ({theta.size}, n_detectors)")
-    return xp, theta
-
-
-def _image_shape(shape, n_det, ds):
-    if shape is None:
-        n = max(1, int(math.floor((n_det - 1) * ds / math.sqrt(2.0))))
-        return (n, n)
-    return _check_shape(shape)
-
-
-# Fixed-point steps per data bin in FBP's backprojection: positions off by <= 3/64 bin move FBP's error on the
-# noiseless 256² Shepp-Logan by < 1e-4 (0.09957 vs 0.09949 at 64, ram-lak), and the table (32 entries per bin
-# of 8 floats: Radon._adjoint) stays in a core's L2, 1.5x faster at 512², 720 angles.
-_FBP_SUBBINS = 32
-
-
-def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool = True, oversampling=None,
-        detector_spacing=1.0, center=None, degrees: bool = False):
-    r"""Filtered backprojection :math:`u = \int_0^\pi (h * p_\theta)(x\cos\theta + y\sin\theta)\,d\theta`.
-
-    .. math::
-        u = A^*\bigl(\Delta\theta \odot (h * p)\bigr),
-
-    with :math:`h` the (windowed) ramp filter of :func:`~recon.operators.radon.filter_sinogram` in
-    units of bins, :math:`\Delta\theta_a` the quadrature weights of
-    :func:`~recon.operators.radon.angular_weights` (:math:`\pi/N` for :math:`N` uniform angles) and
-    :math:`A^*` the exact adjoint of :class:`~recon.operators.radon.Radon` (linear-interpolation
-    backprojection, which carries the :math:`1/\Delta s` of the integral; positions in fixed point to
-    1/32 of a bin).  For noiseless data of a
-    smooth image sampled finely enough, this reproduces the image's values (not a scaled copy).
-
-    Parameters
-    ----------
-    sinogram : array, shape (n_angles, n_detectors)
-        Line integrals, real floating, finite; NumPy, CuPy or any array-API array.
-    angles : 1-D array_like
-        Radians (degrees with ``degrees=True``), ``n_angles`` of them.
-    filter : {"ram-lak", "shepp-logan", "cosine", "hamming", "hann"}
-        Window on the ramp; smoother windows trade resolution for noise.
-    shape : (int, int), optional
-        Output image shape; default the largest square inside the detector's field of view,
-        :math:`\lfloor (n_d - 1)\Delta s/\sqrt2\rfloor` (the original size for default detectors).
-    padding : bool, default True
-        Zero-pad projections before filtering (no wrap-around).
-    oversampling : int, optional
-        Backproject from the filtered projections interpolated band-limited (zero-padded spectrum)
-        onto a detector ``oversampling`` times finer, then linearly; see Notes.  Default 2 for
-        ``"cosine"``, ``"hamming"``, ``"hann"``, 1 for ``"ram-lak"`` and ``"shepp-logan"``.
-    detector_spacing, center, degrees
-        Geometry, as in :class:`~recon.operators.radon.Radon`.
-
-    Notes
-    -----
-    Linear interpolation in the backprojection multiplies the filtered projection's spectrum by
-    :math:`\operatorname{sinc}^2(\nu/o)` on average over pixel positions (:math:`o` the
-    oversampling; 0.41 at Nyquist for :math:`o = 1`, 0.81 for :math:`o = 2`), a second apodisation
-    on top of the window.  The cosine, Hamming and Hann windows vanish (nearly) at Nyquist, so their
-    projections are band-limited and interpolating them on a finer detector first removes that
-    extra blur: on the noiseless 256 x 256 Shepp–Logan from 360 angles the error drops by 7-9 %
-    (cosine 0.135 -> 0.122).  The ramp and the Shepp–Logan window (0.64 at Nyquist) keep the
-    aliased top of the spectrum of an image with edges, which the hat's damping holds down: there
-    :math:`o = 1` is the more accurate (ram-lak 0.099 against 0.109) and the less noisy.
-
-    References
-    ----------
-    Kak, A. C., Slaney, M. (1988). *Principles of Computerized Tomographic Imaging*. IEEE Press, ch. 3.
-
-    Examples
-    --------
-    >>> from recon import data
-    >>> u = data.shepp_logan(64)
-    >>> angles = uniform_angles(180)
-    >>> rec = fbp(sinogram(u, angles), angles)
-    >>> rec.shape, bool(abs(rec - u).mean() < 0.05)
-    ((64, 64), True)
-    """
-    if filter not in FILTERS:
-        raise ValueError(f"filter must be one of {FILTERS}, got {filter!r}")
-    default = 2 if filter in ("cosine", "hamming", "hann") else 1  # windows that vanish at Nyquist (Notes)
-    o = check_positive_int(default if oversampling is None else oversampling, "oversampling")
-    xp, theta = _geometry(sinogram, angles, degrees)
-    n_det, ds = sinogram.shape[1], float(detector_spacing)
-    if not (math.isfinite(ds) and ds > 0):
-        raise ValueError(f"detector_spacing must be a finite number > 0, got {detector_spacing!r}")
-    # the fine detector: bin k of the data is fine bin o k, the spacing Δs / o, the same rotation axis
-    A = Radon(_image_shape(shape, n_det, ds), theta, n_detectors=o * (n_det - 1) + 1,
-              detector_spacing=ds / o, center=None if center is None else o * float(center),
-              subbins=max(2, _FBP_SUBBINS // o))
-    q = filter_sinogram(sinogram, filter, padding=padding, oversampling=o)
-    # the adjoint's 1 / (Δs / o) is o times the integral's 1 / Δs: one factor 1 / o in the weights
-    dtheta = asarray(angular_weights(theta)[:, None] / o, xp=xp, dtype=sinogram.dtype)
-    return A.adjoint(q * dtheta)
-
-# ---------------------------------------------------------------------------------------------
-# variational reconstruction
-# ---------------------------------------------------------------------------------------------
 class _Weighted(LinearOperator):
     r""":math:`B = \operatorname{diag}(r) A` with :math:`\|B\| \le \max r\,\|A\|` (returned by :meth:`norm`)."""
 
@@ -224,53 +63,6 @@ def _model(sino, xp, theta, shape, noise_model, flat, geometry):
     return _Weighted(A, r, float(xp.max(r)) * A.norm()), r * sino, 1.0
 
 
-def _landweber(B, b, x, nonneg, iters, tol, delta, history, bar, callback):
-    step = 1.0 / B.norm() ** 2  # convergent for 0 < step < 2 / ||B||^2
-    xp = array_namespace(x)
-    for k in range(1, iters + 1):
-        r = b - B(x)
-        res = norm(r)
-        history.record(k - 1, residual=res)
-        if delta is not None and res <= delta:
-            return x, k - 1, True, f"discrepancy principle: residual {res:.4g} <= {delta:.4g}"
-        x_new = x + step * B.adjoint(r)
-        if nonneg:
-            x_new = xp.maximum(x_new, 0.0)
-        change = norm(x_new - x) / max(norm(x_new), 1e-300)
-        x = x_new
-        bar.update(1)
-        if change <= tol:
-            return x, k, True, f"relative change {change:.3g} <= tol = {tol:g}"
-        if callback is not None and callback(k, x):
-            return x, k, True, "stopped by callback"
-    return x, iters, False, f"reached iters = {iters}"
-
-
-def _cgls(B, b, x, damp, iters, tol, delta, history, bar, callback):
-    r"""CGLS for :math:`\min \|Bx - b\|^2 + \mathrm{damp}\,\|x\|^2` (Björck 1996, Hansen 2010)."""
-    r = b - B(x)
-    s = B.adjoint(r) - damp * x
-    p, gamma = s, vdot(s, s)
-    target = tol * norm(B.adjoint(b))
-    for k in range(1, iters + 1):
-        q = B(p)
-        alpha = gamma / (vdot(q, q) + damp * vdot(p, p))
-        x, r = x + alpha * p, r - alpha * q
-        res = norm(r)
-        history.record(k, residual=res)
-        bar.update(1)
-        if delta is not None and res <= delta:
-            return x, k, True, f"discrepancy principle: residual {res:.4g} <= {delta:.4g}"
-        s = B.adjoint(r) - damp * x
-        gamma_new = vdot(s, s)
-        if math.sqrt(gamma_new) <= target:
-            return x, k, True, f"normal-equation residual <= tol = {tol:g} relative"
-        if callback is not None and callback(k, x):
-            return x, k, True, "stopped by callback"
-        p, gamma = s + (gamma_new / gamma) * p, gamma_new
-    return x, iters, False, f"reached iters = {iters}"
-
-
 def _check_weight(weight, method):
     if weight is None:
         raise ValueError(f"method {method!r} needs weight, the regularisation parameter (a float > 0)")
@@ -290,7 +82,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     r"""Reconstruct an image from a parallel-beam sinogram.
 
     The data term is :math:`D(x) = \tfrac12\|W^{1/2}(Ax - p)\|^2` with :math:`A` the
-    :class:`~recon.operators.radon.Radon` transform and
+    :class:`~recon.operators.tomography.Radon` transform and
 
     * ``noise_model="gaussian"``: :math:`W = I` (white Gaussian noise on the line integrals);
     * ``noise_model="poisson"``: ``sinogram`` holds log data :math:`p = -\log(c/I_0)` of photon counts
@@ -314,7 +106,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
       and :math:`\tau = 0.099/\sqrt2`, :math:`\sigma = 100\tau` (:math:`\tau\sigma\|K\|^2 < 1`).
     * ``"crr"``: :math:`\min_{x (\ge 0)} D(x) + w\,R(x)` with :math:`R` the learned convex ridge
       regularizer (CRR-NN, at noise level ``sigma``) by FISTA with adaptive restart
-      (:mod:`recon.apps.ct_learned`).
+      (:mod:`recon.ct.learned`).
     * ``"wcrr"``: the same with the published weakly convex WCRR-NN; the problem is then
       non-convex and the solver is the monotone accelerated proximal gradient
       (:func:`recon.solvers.monotone_apg`, Li & Lin 2015), whose objective never increases and
@@ -355,7 +147,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     shape : (int, int), optional
         Image shape; default as in :func:`fbp`.
     detector_spacing, center, degrees
-        Geometry, as in :class:`~recon.operators.radon.Radon`.
+        Geometry, as in :class:`~recon.operators.tomography.Radon`.
     progress : bool
         Show a progress bar (iterative methods).
     callback : callable, optional
@@ -401,12 +193,12 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     ridge_sigma = sigma  # the keyword; the name sigma is reused below for the noise of the data
     if noise_model not in NOISE_MODELS:
         raise ValueError(f"noise_model must be one of {NOISE_MODELS}, got {noise_model!r}")
-    xp, theta = _geometry(sinogram, angles, degrees)
+    xp, theta = check_sinogram(sinogram, angles, degrees)
     geometry = dict(detector_spacing=detector_spacing, center=center)
     if method == "fbp":
         x = fbp(sinogram, theta, filter=filter, shape=shape, **geometry)
         return Result(x, 0, True, {}, "filtered backprojection") if return_result else x
-    shape = _image_shape(shape, sinogram.shape[1], float(detector_spacing))
+    shape = image_shape(shape, sinogram.shape[1], float(detector_spacing))
     iters = check_positive_int(_DEFAULT_ITERS[method] if iters is None else iters, "iters")
     tol = check_tol(1e-6 if tol is None else tol)
     if callback is not None and not callable(callback):
@@ -420,8 +212,6 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     x0 = _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry)
 
     if method in ("crr", "wcrr"):
-        from .ct_learned import ridge_reconstruct
-
         return ridge_reconstruct(B, b, x0, _check_weight(weight, method), ridge_sigma, nonneg, iters, tol, progress,
                                  callback, return_result, reg=method)
     if method == "tv" or (method == "tikhonov" and nonneg):
@@ -431,10 +221,10 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     history, bar = History(), progress_bar(iters, progress, method)
     try:
         if method == "landweber":
-            x, k, converged, message = _landweber(B, b, x0, nonneg, iters, tol, delta, history, bar, callback)
+            x, k, converged, message = landweber(B, b, x0, nonneg, iters, tol, delta, history, bar, callback)
         else:
-            x, k, converged, message = _cgls(B, b, x0, damp, iters, tol, None if damp else delta, history, bar,
-                                             callback)
+            x, k, converged, message = cgls(B, b, x0, damp, iters, tol, None if damp else delta, history, bar,
+                                            callback)
             if nonneg:
                 x = xp.maximum(x, 0.0)
     finally:
@@ -460,7 +250,7 @@ def _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry):
             array_namespace(sinogram, x0)
         except TypeError:
             raise TypeError(f"x0 must live in the sinogram's array library, got {type(x0).__name__}") from None
-        _check_array(x0, "x0", 2)
+        check_real_array(x0, "x0", 2)
         if tuple(x0.shape) != tuple(shape):
             raise ValueError(f"x0 must have the image shape {tuple(shape)}, got {tuple(x0.shape)}")
         x0 = xp.astype(x0, sinogram.dtype)

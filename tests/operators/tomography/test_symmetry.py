@@ -6,8 +6,8 @@ import pytest
 from recon import backend
 from recon.backend import add_gathered, scatter_add, scatter_add_columns, to_numpy
 from recon.operators import dottest
-from recon.operators.radon import SUBBINS, Radon
-from recon.operators.radon_symmetry import ELEMENTS, orbits, pull, push
+from recon.operators.tomography import SUBBINS, Radon
+from recon.operators.tomography.symmetry import ELEMENTS, orbits, pull, push
 from tests.helpers import tolerance
 
 SHAPES = [(9, 9), (10, 10), (7, 12), (8, 5)]

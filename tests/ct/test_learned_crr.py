@@ -17,15 +17,16 @@ def shipped_crr(monkeypatch):
 
 @pytest.fixture(scope="module")
 def sparse_view():
-    u = data.shepp_logan(64)
-    theta = ct.uniform_angles(20)
+    # 48², 16 angles: CRR beats FBP by 9.6 dB after 60 iterations (64², 20 angles, 150 iterations: 13.7 dB, 5x the time)
+    u = data.shepp_logan(48)
+    theta = ct.uniform_angles(16)
     return u, theta, ct.sinogram(u, theta, noise=0.01, seed=0)
 
 
 def test_crr_beats_fbp_on_sparse_view(shipped_crr, sparse_view):
     u, theta, p = sparse_view
     fbp = ct.fbp(p, theta, shape=u.shape)
-    result = ct.reconstruct(p, theta, "crr", weight=0.3, shape=u.shape, iters=150, return_result=True)
+    result = ct.reconstruct(p, theta, "crr", weight=0.3, shape=u.shape, iters=60, return_result=True)
     assert result.x.shape == u.shape and float(result.x.min()) >= 0  # nonneg by default
     assert "CRR-NN" in result.message
     assert metrics.psnr(result.x, u, data_range=1.0) > metrics.psnr(fbp, u, data_range=1.0) + 5
@@ -34,7 +35,7 @@ def test_crr_beats_fbp_on_sparse_view(shipped_crr, sparse_view):
 def test_crr_regularizes(shipped_crr, sparse_view):
     # a larger weight must smooth more: lower total variation of the reconstruction
     u, theta, p = sparse_view
-    tv = [float(np.abs(np.diff(ct.reconstruct(p, theta, "crr", weight=w, shape=u.shape, iters=60), axis=0)).sum())
+    tv = [float(np.abs(np.diff(ct.reconstruct(p, theta, "crr", weight=w, shape=u.shape, iters=20), axis=0)).sum())
           for w in (0.03, 3.0)]
     assert tv[1] < tv[0]
 

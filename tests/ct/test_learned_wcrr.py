@@ -23,9 +23,10 @@ def small_wcrr(monkeypatch):
 def test_wcrr_reaches_a_critical_point_from_the_fbp(small_wcrr, sparse_view):
     u, theta, p = sparse_view
     first = ct.reconstruct(p, theta, "wcrr", weight=0.5, shape=u.shape, iters=1, return_result=True)
-    res = ct.reconstruct(p, theta, "wcrr", weight=0.5, shape=u.shape, return_result=True)
+    # tol 3e-5: the stationarity rule fires after ~150 iterations (the default 1e-6 after ~930, 6x the time)
+    res = ct.reconstruct(p, theta, "wcrr", weight=0.5, shape=u.shape, tol=3e-5, return_result=True)
     assert "WCRR-NN" in res.message and "monotone APG" in res.message
-    assert res.converged and res.iterations < 3000  # the default stopping rule fires
+    assert res.converged and res.iterations < 3000  # a stopping rule fires before the default iters
     assert float(res.x.min()) >= 0
     F = np.array(res.history["objective"])
     assert np.all(np.diff(F) <= 1e-12 * abs(F[0]))

@@ -1,25 +1,6 @@
 r"""Parallel-beam Radon transform of 2-D images with its exact adjoint (pixel-driven, linear interpolation).
 
-Geometry
---------
-An image of shape ``(ny, nx)`` has unit square pixels; pixel ``(i, j)`` (row, column) is centred at
-
-.. math::
-    x_j = j - \tfrac{n_x - 1}{2}, \qquad y_i = \tfrac{n_y - 1}{2} - i,
-
-so :math:`x` points right, :math:`y` points *up* (row 0 is the top) and the rotation axis is the
-centre of the image.  For the angle :math:`\theta` (radians) a ray is the line
-:math:`x\cos\theta + y\sin\theta = s`: at :math:`\theta = 0` the rays run down the columns and
-:math:`s = x`; at :math:`\theta = \pi/2` they run along the rows and :math:`s = y`.  Detector bin
-:math:`k = 0, \dots, n_d - 1` is centred at :math:`s_k = (k - c)\,\Delta s` with ``center``
-:math:`c` (default :math:`(n_d - 1)/2`) and ``detector_spacing`` :math:`\Delta s`.  The sinogram has
-shape ``(n_angles, n_detectors)``.
-
-This is the convention of ``skimage.transform.radon`` with angles in radians and the sinogram
-transposed: for an odd, square image ``u`` (for which skimage's rotation centre, pixel ``n // 2``,
-is the geometric centre) ``skimage.transform.radon(u, np.degrees(angles), circle=False).T`` matches
-``Radon(u.shape, angles, n_detectors=...)(u)`` up to interpolation error; skimage's ``circle=True``
-assumes the image is zero outside the inscribed circle and uses ``n_detectors = n``.
+The geometry (pixel centres, angles, detector bins) is that of :mod:`recon.operators.tomography.parallel`.
 
 Discretisation
 --------------
@@ -52,7 +33,7 @@ from the table :math:`T_a[kL + l] = (1 - l/L)\,p_{a,k} + (l/L)\,p_{a,k+1}` (the 
 projection on the fine detector), and the projection is its transpose: one scatter-add of the pixels
 onto the fine detector (:func:`recon.backend.scatter_add_columns`) followed by the contraction
 :math:`p_{a,k} = \sum_l (1 - l/L) F_{a,kL+l} + (l/L) F_{a,(k-1)L+l}`.  Angles related by a symmetry
-of the pixel grid (:math:`\pi - \theta`, :math:`\theta + \pi/2`, ...: :mod:`recon.operators.radon_symmetry`)
+of the pixel grid (:math:`\pi - \theta`, :math:`\theta + \pi/2`, ...: :mod:`recon.operators.tomography.symmetry`)
 share their indices: their tables are gathered together, one row of up to eight values per pixel, and
 the results moved to their pixels by flips and transposes once per call.  Uniform angles over
 :math:`[0, \pi)` thus need one index computation and one gather per four angles on square images.
@@ -76,53 +57,18 @@ import math
 import array_api_compat
 import numpy as np
 
-from ..backend import add_gathered, array_namespace, asarray, is_cupy, namespace, scatter_add_columns, to_numpy
-from .base import LinearOperator
-from .radon_symmetry import orbits, pull, push
+from ...backend import add_gathered, array_namespace, asarray, is_cupy, namespace, scatter_add_columns
+from ..base import LinearOperator
+from .parallel import SUBBINS, check_angles, check_image_shape, default_detectors
+from .symmetry import orbits, pull, push
 
-__all__ = ["Radon", "default_detectors", "check_angles", "filter_sinogram", "angular_weights", "FILTERS"]
-
-SUBBINS = 64
-"""Default fixed-point steps per detector bin, :math:`L`: positions are exact to :math:`3/(2L)` bin."""
+__all__ = ["Radon"]
 
 # Elements (pixel-angle pairs, gathered values) per chunk.  CPU: a few MB, measured fastest at
 # 256x256/180 and 512x512/720 angles between 2**14 and 2**18 (fewer Python steps beat smaller
 # working sets); a GPU wants large kernels.
 _CHUNK_CPU = 2**18
 _CHUNK_GPU = 2**24
-
-
-def default_detectors(shape, detector_spacing: float = 1.0) -> int:
-    """Smallest detector count whose bins cover every pixel at every angle: ``ceil(diagonal / Δs) + 1``.
-
-    The diagonal is that of the image's bounding box, :math:`\\sqrt{n_x^2 + n_y^2}` pixels.
-    """
-    ny, nx = shape
-    return int(math.ceil(math.hypot(nx, ny) / detector_spacing)) + 1
-
-
-def _check_shape(shape):
-    try:
-        shape = tuple(int(n) for n in shape)
-    except TypeError:
-        raise ValueError(f"shape must be a pair of positive ints, got {shape!r}") from None
-    if len(shape) != 2 or any(n < 1 for n in shape):
-        raise ValueError(f"shape must be a pair of positive ints, got {shape!r}")
-    return shape
-
-
-def check_angles(angles, degrees: bool = False) -> np.ndarray:
-    """Angles as a 1-D float64 NumPy array in radians; raise ``ValueError`` naming ``angles`` if bad."""
-    try:
-        theta = np.asarray(to_numpy(angles) if hasattr(angles, "shape") else angles, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"angles must be a 1-D sequence of numbers, got {angles!r}") from None
-    theta = np.atleast_1d(theta)
-    if theta.ndim != 1 or theta.size == 0:
-        raise ValueError(f"angles must be a non-empty 1-D sequence, got shape {theta.shape}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("angles contains NaN or infinity")
-    return np.deg2rad(theta) if degrees else theta
 
 
 def _chunks(n, per_item, gpu, cpu=_CHUNK_CPU):
@@ -134,7 +80,8 @@ def _chunks(n, per_item, gpu, cpu=_CHUNK_CPU):
 class Radon(LinearOperator):
     r"""2-D parallel-beam Radon transform :math:`A`, image ``shape`` -> sinogram ``(n_angles, n_detectors)``.
 
-    See the module docstring for the geometry and the discretisation,
+    See :mod:`~recon.operators.tomography.parallel` for the geometry and the module docstring for the
+    discretisation,
 
     .. math::
         (Au)_{a,k} = \frac{1}{\Delta s}\sum_{i,j} u_{ij}\,\Lambda\!\Bigl(
@@ -181,7 +128,7 @@ class Radon(LinearOperator):
 
     def __init__(self, shape, angles, *, n_detectors=None, detector_spacing=1.0, center=None, degrees=False,
                  subbins=SUBBINS):
-        shape = _check_shape(shape)
+        shape = check_image_shape(shape)
         theta = check_angles(angles, degrees)
         ds = float(detector_spacing)
         if not (math.isfinite(ds) and ds > 0):
@@ -226,7 +173,7 @@ class Radon(LinearOperator):
         if key not in self._positions:
             ds, L = self.detector_spacing, self._subbins
             # the centre rounded on its own keeps R - K odd in y and S odd in x, like y sin and x cos: an orbit
-            # member's positions, read off its first angle's (radon_symmetry), are then its own
+            # member's positions, read off its first angle's (.symmetry), are then its own
             K = self._centre_subbin
             rows = K + np.rint(L * self._y[None, :] * (np.sin(self.angles) / ds)[:, None]).astype(np.int64)
             cols = np.rint(L * self._x[None, :] * (np.cos(self.angles) / ds)[:, None]).astype(np.int64)
@@ -372,7 +319,3 @@ class Radon(LinearOperator):
         return (f"Radon({self.shape_in} -> {self.shape_out}, detector_spacing={self.detector_spacing}, "
                 f"center={self.center})")
 
-
-# FBP's filters and quadrature live in .ramp (which needs check_angles from here); re-exported for
-# the names' original home
-from .ramp import FILTERS, angular_weights, filter_sinogram  # noqa: E402

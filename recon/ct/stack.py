@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..backend import array_namespace
 from ..solvers.result import check_positive_int
-from .ct import METHODS, reconstruct
+from .variational import METHODS, reconstruct
 
 __all__ = ["reconstruct_stack"]
 

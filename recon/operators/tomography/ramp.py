@@ -1,7 +1,6 @@
 r"""Filtered backprojection's ingredients: ramp filters (windowed) and angular quadrature weights.
 
-Used by :func:`recon.ct.fbp` with the adjoint of :class:`~recon.operators.radon.Radon`; importable from
-:mod:`recon.operators.radon` as well.
+Used by :func:`recon.ct.fbp` with the adjoint of :class:`~recon.operators.tomography.Radon`.
 """
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ import math
 import numpy as np
 from array_api_compat import device
 
-from ..backend import array_namespace, asarray, irfftn, rfftn
-from .radon import check_angles
+from ...backend import array_namespace, asarray, irfftn, rfftn
+from .parallel import check_angles
 
 __all__ = ["FILTERS", "filter_sinogram", "angular_weights"]
 

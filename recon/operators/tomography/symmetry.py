@@ -12,7 +12,7 @@ pixel :math:`\mathbf x` where angle :math:`\theta_a` sees pixel :math:`G\mathbf 
 :math:`[0, \pi)` come in orbits of four (two for non-square images), over :math:`[0, 2\pi)` in orbits
 of eight (four).
 
-:class:`~recon.operators.radon.Radon` groups its angles into such orbits and *defines* the fixed-point
+:class:`~recon.operators.tomography.Radon` groups its angles into such orbits and *defines* the fixed-point
 detector positions of every member as those of its orbit's first angle at the pixel :math:`G\mathbf x`
 (so the relation holds exactly, not up to rounding; they also equal the member's own rounded
 positions unless a rounding tie or an ulp of :math:`\cos, \sin` differs).  A whole orbit is then
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import array_namespace
+from ...backend import array_namespace
 
 # (g11, g12, g21, g22): x' = g11 x + g12 y, y' = g21 x + g22 y.  Identity first; the swaps last
 # (square grids only).
