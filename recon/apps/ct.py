@@ -18,7 +18,9 @@ from ..operators.base import LinearOperator, norm, stack, vdot
 from ..operators.gradient import Gradient
 from ..operators.radon import FILTERS, Radon, _check_shape, angular_weights, check_angles, filter_sinogram
 from ..solvers import fista, pdhg
-from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
+from .._checks import positive_int as check_positive_int, tolerance as check_tol
+from ..solvers._loop import progress_bar
+from ..solvers.result import History, Result
 
 __all__ = ["angles_from_degrees", "uniform_angles", "sinogram", "fbp", "reconstruct", "FILTERS", "METHODS"]
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import array_namespace, asarray, check_finite, pad_edge, to_numpy
 from ..functionals.dtv import DirectionalTV, luminance, project_simplex
 from ..operators.warp import Warp
-from ..solvers.result import check_positive_int, check_tol
+from .._checks import positive_int as check_positive_int, tolerance as check_tol
 from .fusion_bands import fuse_bands
 from .fusion_model import FusionModel
 from .fusion_palm import FusionResult, _Palm

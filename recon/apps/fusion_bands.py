@@ -15,7 +15,7 @@ without Dask.  A fusion itself stays in one process.
 from __future__ import annotations
 
 from ..backend import array_namespace
-from ..solvers.result import check_positive_int
+from .._checks import positive_int as check_positive_int
 from .fusion_palm import FusionResult
 
 __all__ = ["fuse_bands"]

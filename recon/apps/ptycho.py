@@ -26,7 +26,9 @@ import numpy as np
 from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals.ptycho_data import check_intensities
 from ..operators.ptychography import check_positions
-from ..solvers.result import History, check_positive_int, check_tol, progress_bar
+from .._checks import positive_int as check_positive_int, tolerance as check_tol
+from ..solvers._loop import progress_bar
+from ..solvers.result import History
 from .ptycho_batch import batch_sweep, check_batch
 from .ptycho_engines import Momentum, Problem, gd_sweep, object_prior, pie_sweep
 from .ptycho_positions import PositionRefiner

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..backend import array_namespace, asarray, check_finite, namespace, to_numpy
 from ..operators.ptychography import ExitWaves, FarField
-from ..solvers.result import Result, check_positive_int
+from .._checks import positive_int as check_positive_int
+from ..solvers.result import Result
 
 __all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "simulate", "object_error", "illuminated"]
 

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import math
 
+from .._checks import finite, positive_int
 from ..backend import apply_into, array_namespace, is_cupy, is_numpy
 from ..operators.gradient import Gradient
 from . import tv_kernels
-from .base import Functional, _check_tau
+from .base import Functional
 
 __all__ = ["TV", "HuberTV"]
 
@@ -154,10 +155,8 @@ class TV(Functional):
         :math:`O(1/k^2)` for this accelerated method, is predicted to reach the tolerance (half of the
         way there, and never sooner than ``check_every``), so a tight tolerance costs few checks.
 
-    Attributes
-    ----------
-    last_inner : dict
-        After each :meth:`prox`: ``iterations``, ``gap`` (absolute), ``rel_gap`` and ``converged``.
+    Inner statistics: :meth:`prox_with_info` returns ``(u, info)`` with ``iterations``, ``gap``
+    (absolute), ``rel_gap`` and ``converged``.
 
     Notes
     -----
@@ -186,15 +185,12 @@ class TV(Functional):
             shape = tuple(int(n) for n in shape)
             if not shape or any(n < 1 for n in shape):
                 raise ValueError(f"shape must be a non-empty tuple of positive ints, got {shape}")
-        if not (inner_tol > 0 and math.isfinite(inner_tol)):
-            raise ValueError(f"inner_tol must be > 0, got {inner_tol}")
-        for name, value in (("inner_iters", inner_iters), ("check_every", check_every)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        inner_tol = finite(inner_tol, "inner_tol", gt=0)
+        inner_iters = positive_int(inner_iters, "inner_iters")
+        check_every = positive_int(check_every, "check_every")
         self.shape, self.isotropic = shape, bool(isotropic)
         self.inner_tol, self.inner_iters = float(inner_tol), inner_iters
         self.warm_start, self.check_every = bool(warm_start), check_every
-        self.last_inner = {}
         self._gradients = {}
         self._work = None
 
@@ -237,7 +233,16 @@ class TV(Functional):
         into("maximum", n, n, ws.ones)  # an array operand: NumPy's scalar-broadcast maximum is ~4x slower
         into("divide", w, w, n[None, ...])
 
-    def prox(self, x, tau):
+    def _prox(self, x, tau):
+        return self._solve(x, tau)[0]
+
+    def prox_with_info(self, x, tau):
+        """:meth:`prox` and the inner solver's certificate: a dict with ``iterations``, ``gap``, ``rel_gap``,
+        ``converged``."""
+        finite(tau, "tau", gt=0)
+        return self._solve(x, tau)
+
+    def _solve(self, x, tau):
         r"""Solve :math:`\operatorname{argmin}_u \tau\,\mathrm{TV}(u) + \tfrac12\|u - x\|^2` (Chambolle–Pock, Alg. 2).
 
         Starts from :math:`\tau_0 = 1`, :math:`\sigma_0 = 1/\|\nabla\|^2` (:math:`\|\nabla\|^2 = 4d` in
@@ -245,9 +250,8 @@ class TV(Functional):
         :math:`\tau_0\sigma_0\|\nabla\|^2 \le 1`, and the iteration counts measured for
         :math:`\tau_0 \in [0.5, 16]` differ by less than 5%.  The problem is invariant under scaling
         :math:`x` and ``tau`` together, so :math:`\tau_0` is dimensionless.
-        Returns a new array of the shape and dtype of ``x``; ``last_inner`` holds the certificate.
+        Returns a new array of the shape and dtype of ``x``; the certificate goes to :meth:`prox_with_info`.
         """
-        _check_tau(tau)
         w = float(tau)
         xp = array_namespace(x)
         G = self._gradient(x)
@@ -256,8 +260,8 @@ class TV(Functional):
         p, g, u, ub, v, into = ws.p, ws.g, ws.u, ws.ub, ws.v, ws.into
         lip = G.norm() ** 2
         if lip == 0:  # a single sample: TV is zero, the prox is the identity
-            self.last_inner = {"iterations": 0, "gap": 0.0, "rel_gap": 0.0, "converged": True}
-            return xp.asarray(x, copy=True)
+            info = {"iterations": 0, "gap": 0.0, "rel_gap": 0.0, "converged": True}
+            return xp.asarray(x, copy=True), info
         step, dual_step = 1.0, 1.0 / lip
         k, converged, gap, phi = 0, False, math.inf, math.inf
         same_input = warm and ws.x is not None and bool(xp.all(ws.x == x))
@@ -318,9 +322,9 @@ class TV(Functional):
                 into("multiply", ub, u, dual_step / w)
                 into("add", ub, ub, v)
         ws.warm = True
-        self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
+        info = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged)}
-        return xp.asarray(u, copy=True)
+        return xp.asarray(u, copy=True), info
 
     # fraction of the predicted distance to wait: measured on camera 512x512 (tol 1e-3..1e-5), 0.5
     # keeps the iteration count within 3% of checking every 5 iterations; 0.85 overshoots by up to 70%
@@ -377,9 +381,7 @@ class HuberTV(Functional):
     """
 
     def __init__(self, shape, delta: float = 0.01):
-        delta = float(delta)
-        if not (delta > 0 and math.isfinite(delta)):
-            raise ValueError(f"delta must be > 0, got {delta}")
+        delta = finite(delta, "delta", gt=0)
         self.gradient = Gradient(shape)
         self.shape, self.delta = self.gradient.shape_in, delta
         self.lipschitz = self.gradient.norm() ** 2 / delta

@@ -1,17 +1,6 @@
 """Linear operators (forward models) and their algebra."""
-from .base import (
-    Diagonal,
-    Identity,
-    LinearOperator,
-    MatrixOperator,
-    dottest,
-    lincomb,
-    norm,
-    random_like,
-    stack,
-    vdot,
-    zeros_like,
-)
+from ..vectors import lincomb, norm, random_like, vdot, zeros_like
+from .base import Diagonal, Identity, LinearOperator, MatrixOperator, dottest, stack
 from .gradient import Divergence, Gradient
 from .convolution import Blur, Convolution, disk_kernel, gaussian_kernel, motion_kernel
 from .multiconv import MultiConvolution

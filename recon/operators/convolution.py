@@ -18,6 +18,7 @@ import math
 import array_api_compat
 import numpy as np
 
+from .._checks import finite, positive_int
 from ..backend import array_namespace, asarray, check_finite, namespace, pad_edge
 from .base import LinearOperator
 
@@ -216,10 +217,8 @@ def gaussian_kernel(sigma: float, size: int | None = None, ndim: int = 2):
     ndim : int, default 2
         Number of dimensions of the kernel.
     """
-    if not sigma > 0 or not math.isfinite(sigma):
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    if int(ndim) != ndim or ndim < 1:
-        raise ValueError(f"ndim must be a positive int, got {ndim}")
+    sigma = finite(sigma, "sigma", gt=0)
+    ndim = positive_int(ndim, "ndim")
     size = 2 * math.ceil(3 * sigma) + 1 if size is None else size
     if int(size) != size or size < 1 or size % 2 == 0:
         raise ValueError(f"size must be a positive odd int, got {size}")
@@ -245,8 +244,7 @@ def disk_kernel(radius: float, *, antialias: bool = False, supersample: int = 8)
     """
     if not radius >= 0 or not math.isfinite(radius):
         raise ValueError(f"radius must be >= 0, got {radius}")
-    if int(supersample) != supersample or supersample < 1:
-        raise ValueError(f"supersample must be a positive int, got {supersample}")
+    supersample = positive_int(supersample, "supersample")
     half = math.ceil(radius)
     t = np.arange(-half, half + 1, dtype=np.float64)
     if antialias and radius > 0:

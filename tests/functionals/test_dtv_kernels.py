@@ -25,8 +25,8 @@ def _run(monkeypatch, compiled, v, x, constraint, iters, eta=0.05):
         F = DirectionalTV(v, eta=eta, constraint=constraint, inner_tol=1e-14, inner_iters=iters, check_every=3)
         out = []
         for xx, tau in ((x, 0.3), (x, 0.1), (x[::-1].copy(), 0.1)):
-            u = F.prox(xx, tau)
-            out.append((u, dict(F.last_inner)))
+            u, F_info = F.prox_with_info(xx, tau)
+            out.append((u, dict(F_info)))
         assert (F._state.kernels is not None) == compiled
     return out
 
@@ -63,7 +63,7 @@ def test_compiled_prox_converges_to_the_same_certified_point(monkeypatch):
             if not compiled:
                 m.setattr(dtv_kernels, "kernels", lambda: None)
             F = DirectionalTV(v, eta=0.01, constraint="nonnegative", inner_tol=1e-8, inner_iters=100000)
-            res[compiled] = (F.prox(x, 0.2), dict(F.last_inner))
+            res[compiled] = F.prox_with_info(x, 0.2)
     (uf, inf), (us, ins) = res[True], res[False]
     assert inf["converged"] and ins["converged"]
     assert np.linalg.norm(uf - us) <= np.sqrt(2 * inf["gap"]) + np.sqrt(2 * ins["gap"])
