@@ -334,7 +334,7 @@ class DirectionalTV(Functional):
         certificate and ``value``, :math:`\mathrm{dTV}` of the returned point (free: the gap needs it).
 
         On 2-D NumPy arrays with numba installed, an iteration is one compiled row-by-row sweep
-        (:mod:`recon.functionals.dtv_kernels`; same iterates up to rounding), and the iterations between
+        (:mod:`recon.functionals._dtv_numba`; same iterates up to rounding), and the iterations between
         two gap checks run in one call.
         Otherwise all arrays live in preallocated buffers written by ufuncs with ``out=`` on NumPy/CuPy;
         one iteration then makes about 36 elementwise passes over image-sized arrays in 2-D

@@ -24,7 +24,7 @@ import math
 from .._checks import finite
 from ..backend import array_namespace, is_cupy, is_numpy
 from .base import Functional
-from . import tv_kernels
+from ._tv_numba import project_pairs
 
 __all__ = ["L1", "L2", "SquaredL2", "L21", "NonNegativity", "Box"]
 
@@ -181,7 +181,7 @@ class L21(Functional):
         group-sized buffers) and about six memory passes for 2-D gradients.
         """
         scale = finite(scale, "scale", gt=0)
-        if self.axis in (0, -x.ndim) and tv_kernels.project_pairs(x, out, scale) is not None:
+        if self.axis in (0, -x.ndim) and project_pairs(x, out, scale) is not None:
             return out  # compiled, one pass (2-D gradients); tried first: a namespace lookup costs ~8 us
         xp = array_namespace(x, out)
         if not (is_numpy(xp) or is_cupy(xp)):

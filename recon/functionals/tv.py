@@ -34,7 +34,9 @@ import math
 from .._checks import finite, positive_int
 from ..backend import apply_into, array_namespace, is_cupy, is_numpy
 from ..operators.gradient import Gradient
-from . import tv_kernels
+from ._tv_numba import available as numba_available
+from ._tv_numba import gap_terms as numba_gap_terms
+from ._tv_numba import iteration as numba_iteration
 from .base import Functional
 
 __all__ = ["TV", "HuberTV"]
@@ -161,7 +163,7 @@ class TV(Functional):
     Notes
     -----
     On 2-D C-contiguous NumPy float32/float64 images with numba installed, an inner iteration is one
-    compiled sweep (:mod:`recon.functionals.tv_kernels`, same iterates; about 6 elementwise passes on
+    compiled sweep (:mod:`recon.functionals._tv_numba`, same iterates; about 6 elementwise passes on
     512×512 float32).  Otherwise it makes 14 elementwise passes over image-sized arrays
     (:math:`\nabla^*` 3, the primal update and extrapolation 8, the pixel norms 3) and 5 over
     gradient-sized ones (:math:`\nabla`, the dual step, squares and the division of the projection), all
@@ -286,15 +288,15 @@ class TV(Functional):
                 ws.x[...] = x
         into("multiply", ub, u, dual_step / w)
         next_check = 1 if warm else self.check_every
-        fused = tv_kernels.available(u, ub) and type(x) is type(u) and x.dtype == u.dtype and p.flags.c_contiguous
+        fused = numba_available(u, ub) and type(x) is type(u) and x.dtype == u.dtype and p.flags.c_contiguous
         if fused and not x.flags.c_contiguous:
             x = x.copy()
         while not converged and k < self.inner_iters:
             theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
             next_step, next_dual = step * theta, dual_step / theta
             if fused:
-                # the same iteration as below in one sweep over the rows (tv_kernels.py)
-                dd = tv_kernels.iteration(x, u, ub, p, w, step / (1.0 + step), theta * next_dual / w,
+                # the same iteration as below in one sweep over the rows (_tv_numba.py)
+                dd = numba_iteration(x, u, ub, p, w, step / (1.0 + step), theta * next_dual / w,
                                           next_dual / w, self.isotropic)
             else:
                 # dual step: p <- proj_P(p + (sigma / w) grad ubar); ub already carries the factor
@@ -340,7 +342,7 @@ class TV(Functional):
     def _gap(self, x, w, half_uz, G, ws, fused=False):
         """Duality gap :math:`G(u, p)` (given :math:`\\tfrac12\\|u - z\\|^2`) and the objective :math:`\\Phi(u)`."""
         if fused:
-            tv_u, slack, fit = tv_kernels.gap_terms(x, ws.u, ws.p, self.isotropic)
+            tv_u, slack, fit = numba_gap_terms(x, ws.u, ws.p, self.isotropic)
             return max(w * slack, 0.0) + half_uz, w * tv_u + 0.5 * fit
         xp = array_namespace(x)
         g = G.forward_into(ws.u, ws.g)  # g is free between iterations

@@ -3,9 +3,9 @@ values beyond the knots, NaN and infinity), and when the kernel is not used."""
 import numpy as np
 import pytest
 
-from recon.functionals import LinearSpline, spline_kernels
+from recon.functionals import LinearSpline, _spline_numba
 
-needs_numba = pytest.mark.skipif(spline_kernels._scaled_rows_kernel is None,
+needs_numba = pytest.mark.skipif(_spline_numba._scaled_rows_kernel is None,
                                  reason="numba not installed or RECON_NUMBA=0")
 
 
@@ -16,8 +16,8 @@ def _spline(seed=0, knots=21):
 
 def _array_api(spline, z, scale, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr(spline_kernels, "_scaled_rows_kernel", None)
-        assert not spline_kernels.usable(z, scale)
+        m.setattr(_spline_numba, "_scaled_rows_kernel", None)
+        assert not _spline_numba.usable(z, scale)
         return spline.scaled(z, scale)
 
 
@@ -29,7 +29,7 @@ def test_kernel_equals_array_api_path(shape, dtype, monkeypatch):
     rng = np.random.default_rng(1)
     z = (0.3 * rng.standard_normal(shape)).astype(dtype)  # about a third beyond [-0.1, 0.1] after scaling
     scale = rng.uniform(0.5, 2, (shape[0],) + (1,) * (len(shape) - 1)).astype(dtype)
-    assert spline_kernels.usable(z, scale)
+    assert _spline_numba.usable(z, scale)
     want = _array_api(s, z, scale, monkeypatch)
     got = s.scaled(z, scale)
     assert got.dtype == dtype and got.shape == z.shape
@@ -62,9 +62,9 @@ def test_other_scales_and_layouts_take_the_array_api_path():
     z = 0.1 * rng.standard_normal((3, 4, 5))
     full = rng.uniform(0.5, 2, (3, 4, 5))  # not one value per channel
     fortran = np.asfortranarray(z)
-    assert not spline_kernels.usable(z, full)
-    assert not spline_kernels.usable(fortran, np.ones((3, 1, 1)))
-    assert not spline_kernels.usable(z, np.ones((3, 1, 1), np.float32))  # mixed dtypes
+    assert not _spline_numba.usable(z, full)
+    assert not _spline_numba.usable(fortran, np.ones((3, 1, 1)))
+    assert not _spline_numba.usable(z, np.ones((3, 1, 1), np.float32))  # mixed dtypes
     ref = np.array([s(np.array([v * f]))[0] / f for v, f in zip(z.ravel(), full.ravel())]).reshape(z.shape)
     assert np.allclose(s.scaled(z, full), ref, atol=1e-12)
     out = np.empty_like(z)
@@ -76,7 +76,7 @@ def test_other_scales_and_layouts_take_the_array_api_path():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
     # a (C, K) spline applies row c to channel c: every method equals the 1-D spline of that row
-    if compiled and spline_kernels._scaled_rows_kernel is None:
+    if compiled and _spline_numba._scaled_rows_kernel is None:
         pytest.skip("numba not installed or RECON_NUMBA=0")
     rng = np.random.default_rng(4)
     rows = rng.standard_normal((3, 11))
@@ -87,7 +87,7 @@ def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
     tol = 1e-5 if dtype == np.float32 else 1e-12
     with monkeypatch.context() as m:
         if not compiled:
-            m.setattr(spline_kernels, "_scaled_rows_kernel", None)
+            m.setattr(_spline_numba, "_scaled_rows_kernel", None)
         got = multi.scaled(z, scale)
     assert got.dtype == dtype and got.shape == z.shape
     for c, s in enumerate(singles):

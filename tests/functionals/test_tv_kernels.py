@@ -1,20 +1,20 @@
-"""The compiled TV kernels (recon/functionals/tv_kernels.py) against the array-API path they replace."""
+"""The compiled TV kernels (recon/functionals/_tv_numba.py) against the array-API path they replace."""
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from recon.functionals import L21, TV, tv_kernels
+from recon.functionals import L21, TV, _tv_numba
 
-pytestmark = pytest.mark.skipif(tv_kernels._iteration_kernel is None, reason="numba not installed")
+pytestmark = pytest.mark.skipif(_tv_numba._iteration_kernel is None, reason="numba not installed")
 
 SHAPES = [(1, 2), (1, 7), (6, 1), (2, 3), (17, 12), (33, 40)]
 
 
 def _array_api_path(monkeypatch):
-    monkeypatch.setattr(tv_kernels, "_iteration_kernel", None)
-    monkeypatch.setattr(tv_kernels, "_project_kernel", None)
+    monkeypatch.setattr(_tv_numba, "_iteration_kernel", None)
+    monkeypatch.setattr(_tv_numba, "_project_kernel", None)
 
 
 def _prox_pair(monkeypatch, f, w, **options):
@@ -82,7 +82,7 @@ def test_gap_terms_match_definitions():
     x, u = rng.standard_normal((9, 11)), rng.standard_normal((9, 11))
     p = rng.uniform(-0.5, 0.5, (2, 9, 11))
     for isotropic in (True, False):
-        tv_u, slack, fit = tv_kernels.gap_terms(x, u, p, isotropic)
+        tv_u, slack, fit = _tv_numba.gap_terms(x, u, p, isotropic)
         g = np.zeros((2, 9, 11))
         g[0, :-1] = np.diff(u, axis=0)
         g[1, :, :-1] = np.diff(u, axis=1)
@@ -108,14 +108,14 @@ def test_projection_matches_array_api_path(monkeypatch, dtype):
 
 def test_projection_declines_what_it_cannot_do():
     x = np.zeros((3, 4, 4))
-    assert tv_kernels.project_pairs(x, np.empty_like(x), 1.0) is None  # three components
+    assert _tv_numba.project_pairs(x, np.empty_like(x), 1.0) is None  # three components
     y = np.zeros((2, 4, 8))[:, :, ::2]
-    assert tv_kernels.project_pairs(y, np.empty_like(y), 1.0) is None  # not contiguous
-    assert tv_kernels.project_pairs(np.zeros((2, 3), np.float32), np.zeros((2, 3)), 1.0) is None  # dtypes differ
+    assert _tv_numba.project_pairs(y, np.empty_like(y), 1.0) is None  # not contiguous
+    assert _tv_numba.project_pairs(np.zeros((2, 3), np.float32), np.zeros((2, 3)), 1.0) is None  # dtypes differ
 
 
 def test_recon_numba_0_disables_the_kernels():
-    code = ("from recon.functionals import tv_kernels as k; "
+    code = ("from recon.functionals import _tv_numba as k; "
             "print(k._iteration_kernel is None, k._project_kernel is None, k.available())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "RECON_NUMBA": "0"})
