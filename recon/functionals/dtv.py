@@ -231,7 +231,7 @@ class DirectionalTV(Functional):
         xp = array_namespace(g)
         return xp.sqrt(xp.sum(g * g, axis=0))
 
-    def _feasible(self, x):
+    def feasible(self, x):
         xp = array_namespace(x)
         if self.constraint is None:
             return True
@@ -244,7 +244,7 @@ class DirectionalTV(Functional):
 
     def __call__(self, x):
         self._check(x)
-        if not self._feasible(x):
+        if not self.feasible(x):
             return math.inf
         xp = array_namespace(x)
         return float(xp.sum(self._norms(self.operator._forward(x))))

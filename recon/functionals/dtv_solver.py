@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from ..backend import is_numpy
+from ..backend import bind_into, is_numpy
 from ._dtv_numba import kernels as numba_kernels
-from .tv import _bind_into, _divergence_into
+from .tv import divergence_into
 
 # fraction of the predicted distance to the tolerance to wait between gap checks (as TV's)
 _REACH = 0.5
@@ -40,7 +40,7 @@ class DualState:
         shape, d = tuple(x.shape), x.ndim
         dtype, device = x.dtype, x.device
         self.xp, self.key, self.operator = xp, key, operator
-        self.into = _bind_into(xp)
+        self.into = bind_into(xp)
 
         def empty(s):
             return xp.empty(s, dtype=dtype, device=device)
@@ -136,6 +136,6 @@ class DualState:
         :math:`\partial_a v = 0`, so :math:`\xi_a = 0` and :math:`p_a` only ever received zeros),
         the condition of the short divergence.
         """
-        _divergence_into(self.project_into(self.p, self.q), out, self.into)
+        divergence_into(self.project_into(self.p, self.q), out, self.into)
         self.into("multiply", out, out, w)
         return self.into("add", out, x, out)

@@ -29,13 +29,13 @@ from ._tv_numba import project_pairs
 __all__ = ["L1", "L2", "SquaredL2", "L21", "NonNegativity", "Box"]
 
 
-def _feasible(value: float, bound: float, dtype, xp) -> bool:
+def feasible(value: float, bound: float, dtype, xp) -> bool:
     """``value <= bound`` up to rounding of ``dtype`` (points returned by a projection)."""
     eps = float(xp.finfo(dtype).eps)
     return value <= bound * (1.0 + 8.0 * eps)
 
 
-def _soft(x, tau):
+def soft_threshold(x, tau):
     """Soft threshold :math:`\\operatorname{sign}(x)\\max(|x| - \\tau, 0)`, written as ``x - clip(x)``."""
     xp = array_namespace(x)
     return x - xp.clip(x, -tau, tau)
@@ -58,7 +58,7 @@ class L1(Functional):
         return float(xp.sum(xp.abs(x)))
 
     def _prox(self, x, tau):
-        return _soft(x, float(tau))
+        return soft_threshold(x, float(tau))
 
     def _prox_conj(self, x, sigma):
         xp = array_namespace(x)
@@ -66,7 +66,7 @@ class L1(Functional):
 
     def conj(self, y):
         xp = array_namespace(y)
-        return 0.0 if _feasible(float(xp.max(xp.abs(y))), 1.0, y.dtype, xp) else math.inf
+        return 0.0 if feasible(float(xp.max(xp.abs(y))), 1.0, y.dtype, xp) else math.inf
 
 
 class L2(Functional):
@@ -92,7 +92,7 @@ class L2(Functional):
 
     def conj(self, y):
         xp = array_namespace(y)
-        return 0.0 if _feasible(float(xp.linalg.vector_norm(y)), 1.0, y.dtype, xp) else math.inf
+        return 0.0 if feasible(float(xp.linalg.vector_norm(y)), 1.0, y.dtype, xp) else math.inf
 
 
 class SquaredL2(Functional):
@@ -219,7 +219,7 @@ class L21(Functional):
 
     def conj(self, y):
         xp = array_namespace(y)
-        return 0.0 if _feasible(float(xp.max(self._group_norms(y))), 1.0, y.dtype, xp) else math.inf
+        return 0.0 if feasible(float(xp.max(self._group_norms(y))), 1.0, y.dtype, xp) else math.inf
 
     def __repr__(self):
         return f"L21(axis={self.axis})"

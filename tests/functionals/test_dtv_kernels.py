@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from recon import _compiled
+from contextlib import nullcontext
+
+from recon._compiled import disabled
 from recon.functionals import DirectionalTV, _dtv_numba
 
 pytest.importorskip("numba")
@@ -20,9 +22,7 @@ def _problem(shape, dtype):
 
 def _run(monkeypatch, compiled, v, x, constraint, iters, eta=0.05):
     """Three prox calls (cold, warm at another tau, warm at another x) with a fixed number of inner iterations."""
-    with monkeypatch.context() as m:
-        if not compiled:
-            m.setattr(_compiled, "_override", [False])  # the switch, as disabled() sets it
+    with nullcontext() if compiled else disabled():
         F = DirectionalTV(v, eta=eta, constraint=constraint, inner_tol=1e-14, inner_iters=iters, check_every=3)
         out = []
         for xx, tau in ((x, 0.3), (x, 0.1), (x[::-1].copy(), 0.1)):
@@ -60,9 +60,7 @@ def test_compiled_prox_converges_to_the_same_certified_point(monkeypatch):
     v, x = _problem((40, 31), np.float64)
     res = {}
     for compiled in (True, False):
-        with monkeypatch.context() as m:
-            if not compiled:
-                m.setattr(_compiled, "_override", [False])  # the switch, as disabled() sets it
+        with nullcontext() if compiled else disabled():
             F = DirectionalTV(v, eta=0.01, constraint="nonnegative", inner_tol=1e-8, inner_iters=100000)
             res[compiled] = F.prox_with_info(x, 0.2)
     (uf, inf), (us, ins) = res[True], res[False]
@@ -83,7 +81,7 @@ def test_non_contiguous_input_and_other_shapes_fall_back_or_copy(monkeypatch):
 
 
 def test_disabled_by_environment(monkeypatch):
-    """RECON_NUMBA=0 turns compiled kernels off (recon.backend.compiled returns None)."""
+    """RECON_NUMBA=0 turns compiled kernels off (recon._compiled.compiled returns None)."""
     monkeypatch.setenv("RECON_NUMBA", "0")
     monkeypatch.setattr(_dtv_numba, "_COMPILED", [])
     assert _dtv_numba.kernels() is None

@@ -3,10 +3,12 @@ values beyond the knots, NaN and infinity), and when the kernel is not used."""
 import numpy as np
 import pytest
 
+from contextlib import nullcontext
+
+from recon._compiled import disabled, enabled
 from recon.functionals import LinearSpline, _spline_numba
 
-needs_numba = pytest.mark.skipif(_spline_numba._scaled_rows_kernel is None,
-                                 reason="numba not installed or RECON_NUMBA=0")
+needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 
 def _spline(seed=0, knots=21):
@@ -15,8 +17,7 @@ def _spline(seed=0, knots=21):
 
 
 def _array_api(spline, z, scale, monkeypatch):
-    with monkeypatch.context() as m:
-        m.setattr(_spline_numba, "_scaled_rows_kernel", None)
+    with disabled():
         assert not _spline_numba.usable(z, scale)
         return spline.scaled(z, scale)
 
@@ -76,7 +77,7 @@ def test_other_scales_and_layouts_take_the_array_api_path():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
     # a (C, K) spline applies row c to channel c: every method equals the 1-D spline of that row
-    if compiled and _spline_numba._scaled_rows_kernel is None:
+    if compiled and not enabled():
         pytest.skip("numba not installed or RECON_NUMBA=0")
     rng = np.random.default_rng(4)
     rows = rng.standard_normal((3, 11))
@@ -85,9 +86,7 @@ def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
     z = (0.5 * rng.standard_normal((3, 6, 5))).astype(dtype)  # beyond the knots too
     scale = rng.uniform(0.5, 2, (3, 1, 1)).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    with monkeypatch.context() as m:
-        if not compiled:
-            m.setattr(_spline_numba, "_scaled_rows_kernel", None)
+    with nullcontext() if compiled else disabled():
         got = multi.scaled(z, scale)
     assert got.dtype == dtype and got.shape == z.shape
     for c, s in enumerate(singles):

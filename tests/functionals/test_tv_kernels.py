@@ -5,23 +5,18 @@ import sys
 import numpy as np
 import pytest
 
+from recon._compiled import disabled, enabled
 from recon.functionals import L21, TV, _tv_numba
 
-pytestmark = pytest.mark.skipif(_tv_numba._iteration_kernel is None, reason="numba not installed")
+pytestmark = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 SHAPES = [(1, 2), (1, 7), (6, 1), (2, 3), (17, 12), (33, 40)]
-
-
-def _array_api_path(monkeypatch):
-    monkeypatch.setattr(_tv_numba, "_iteration_kernel", None)
-    monkeypatch.setattr(_tv_numba, "_project_kernel", None)
 
 
 def _prox_pair(monkeypatch, f, w, **options):
     fused = TV(**options)
     u_fused, fused_info = fused.prox_with_info(f, w)
-    with monkeypatch.context() as m:
-        _array_api_path(m)
+    with disabled():
         plain = TV(**options)
         u_plain, plain_info = plain.prox_with_info(f, w)
     return (u_fused, fused_info), (u_plain, plain_info)
@@ -50,8 +45,7 @@ def test_warm_start_and_convergence_agree(monkeypatch):
     rng = np.random.default_rng(2)
     f = rng.standard_normal((40, 30))
     fused, plain = TV(inner_tol=1e-6), TV(inner_tol=1e-6)
-    with monkeypatch.context() as m:
-        _array_api_path(m)
+    with disabled():
         plain_out = [plain.prox_with_info(f + 0.01 * k, 0.5) for k in range(3)]
     fused_out = [fused.prox_with_info(f + 0.01 * k, 0.5) for k in range(3)]
     assert fused_out[-1][1]["iterations"] == plain_out[-1][1]["iterations"]
@@ -97,8 +91,7 @@ def test_gap_terms_match_definitions():
 def test_projection_matches_array_api_path(monkeypatch, dtype):
     x = np.random.default_rng(5).standard_normal((2, 13, 8)).astype(dtype)
     fused = L21().project_into(x, np.empty_like(x), 0.7)
-    with monkeypatch.context() as m:
-        _array_api_path(m)
+    with disabled():
         plain = L21().project_into(x, np.empty_like(x), 0.7)
     tol = 1e-6 if dtype == np.float32 else 1e-14
     assert fused.dtype == dtype

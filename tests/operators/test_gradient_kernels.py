@@ -4,11 +4,12 @@ import pytest
 
 from recon.backend import combine_into
 from recon.functionals import L2DataFidelity, L21
+from recon._compiled import disabled, enabled
 from recon.operators import Gradient, _gradient_numba
 from recon.operators.base import dottest
 from recon.solvers import pdhg
 
-needs_numba = pytest.mark.skipif(_gradient_numba._forward_kernel is None, reason="numba not installed")
+needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 
 @needs_numba
@@ -22,8 +23,7 @@ def test_kernels_equal_array_api_path(monkeypatch, shape, dtype):
     assert _gradient_numba.usable(G, u, p)
     fwd, adj = G.forward_into(u, np.empty_like(p)), G.adjoint_into(p, np.empty_like(u))
     acc = G.forward_into(u, p.copy(), accumulate=True)
-    with monkeypatch.context() as m:
-        m.setattr(_gradient_numba, "_forward_kernel", None)
+    with disabled():
         assert not _gradient_numba.usable(G, u, p)
         fwd0, adj0 = G.forward_into(u, np.empty_like(p)), G.adjoint_into(p, np.empty_like(u))
         acc0 = G.forward_into(u, p.copy(), accumulate=True)
