@@ -48,7 +48,9 @@ def finite(value, name: str, *, gt=None, ge=None, le=None, lt=None) -> float:
     bounds = {"gt": gt, "ge": ge, "lt": lt, "le": le}
     wanted = " and ".join(f"{op} {bounds[key]:g}" for key, op, _ in _BOUNDS if bounds[key] is not None)
     what = f"{name} must be a finite number" + (f" {wanted}" if wanted else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool):
+        raise ValueError(f"{what}, got {value!r}")
+    if not isinstance(value, numbers.Real):
         try:
             value = float(value)  # 0-d arrays, numpy scalars
         except (TypeError, ValueError):

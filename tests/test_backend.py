@@ -71,18 +71,3 @@ def test_asarray_roundtrip():
     b = backend.asarray(a, backend="numpy", dtype=np.float32)
     assert b.dtype == np.float32 and np.array_equal(backend.to_numpy(b), a)
 
-
-def test_compiled_switch_is_lazy_and_programmatic():
-    """``import recon`` leaves numba alone; ``disabled()`` turns every kernel off, ``set_enabled(None)`` defers to the env."""
-    import subprocess
-    import sys
-
-    code = "import recon, sys; print('numba' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
-    from recon import _compiled
-
-    with _compiled.disabled():
-        assert not _compiled.enabled()
-        assert _compiled.lazy(lambda x: x) is None
-    with pytest.raises(ValueError, match="flag must be True, False or None"):
-        _compiled.set_enabled("no")
