@@ -18,7 +18,7 @@ import math
 import array_api_compat
 import numpy as np
 
-from .._checks import finite, positive_int
+from .._checks import finite, one_of, positive_int
 from ..backend import array_namespace, asarray, check_finite, namespace, pad_edge
 from .base import LinearOperator
 
@@ -94,8 +94,7 @@ class Convolution(LinearOperator):
         shape = tuple(int(n) for n in shape)
         if not shape or any(n < 1 for n in shape):
             raise ValueError(f"shape must be a non-empty tuple of positive ints, got {shape}")
-        if boundary not in _BOUNDARIES:
-            raise ValueError(f"boundary must be one of {_BOUNDARIES}, got {boundary!r}")
+        one_of(boundary, "boundary", _BOUNDARIES)
         if kernel.ndim != len(shape):
             raise ValueError(f"kernel must have {len(shape)} dimensions to match shape {shape}, got {kernel.ndim}")
         if xp.isdtype(kernel.dtype, "complex floating") or xp.isdtype(kernel.dtype, "bool"):
@@ -242,8 +241,7 @@ def disk_kernel(radius: float, *, antialias: bool = False, supersample: int = 8)
         Weight each pixel by the fraction of its area inside the disk (estimated on a
         ``supersample`` × ``supersample`` grid per pixel) instead of testing its centre.
     """
-    if not radius >= 0 or not math.isfinite(radius):
-        raise ValueError(f"radius must be >= 0, got {radius}")
+    radius = finite(radius, "radius", ge=0)
     supersample = positive_int(supersample, "supersample")
     half = math.ceil(radius)
     t = np.arange(-half, half + 1, dtype=np.float64)
@@ -276,10 +274,8 @@ def motion_kernel(length: float, angle: float = 0.0, *, samples_per_pixel: int =
     samples_per_pixel : int, default 16
         Quadrature samples per pixel of length.
     """
-    if not length >= 1 or not math.isfinite(length):
-        raise ValueError(f"length must be >= 1, got {length}")
-    if not math.isfinite(angle):
-        raise ValueError(f"angle must be finite, got {angle}")
+    length = finite(length, "length", ge=1)
+    angle = finite(angle, "angle")
     half = math.ceil(length / 2)
     size = 2 * half + 1
     m = max(2, math.ceil(length * samples_per_pixel))
