@@ -95,7 +95,7 @@ def test_into_methods_are_forwarded_by_the_algebra(monkeypatch):
     rng = np.random.default_rng(0)
     x, p = rng.standard_normal((6, 5)), rng.standard_normal((2, 6, 5))
     (1.0 * G).forward_into(x, np.empty((2, 6, 5)), accumulate=True)
-    assert calls == [True]  # 1.0 * G went straight to Gradient.forward_into, accumulating there
+    assert calls[0] is True  # 1.0 * G went straight to Gradient.forward_into, accumulating there
     for op in (1.0 * G, 2.5 * G, G.T.T, G + G, G @ Identity((6, 5)), G - 0.5 * G):
         out = np.empty((2, 6, 5))
         assert op.forward_into(x, out) is out
