@@ -36,8 +36,8 @@ import numbers
 
 from .backend import check_finite
 
-__all__ = ["finite", "finite_or_none", "tolerance", "positive_int", "one_of", "callable_or_none", "finite_array", "array",
-           "shape"]
+__all__ = ["finite", "finite_or_none", "tolerance", "positive_int", "one_of", "callable_or_none",
+           "finite_array", "array", "shape"]
 
 _BOUNDS = (("gt", ">", lambda v, b: v > b), ("ge", ">=", lambda v, b: v >= b),
            ("lt", "<", lambda v, b: v < b), ("le", "<=", lambda v, b: v <= b))

@@ -383,7 +383,8 @@ def combine_into(out, a: float, x, b: float, y):
     """
     if out is y:
         x, y, a, b = y, x, b, a
-    if _combine_kernel is not None and enabled() and type(out) is np.ndarray and type(x) is np.ndarray and type(y) is np.ndarray:
+    if (_combine_kernel is not None and enabled()
+            and type(out) is np.ndarray and type(x) is np.ndarray and type(y) is np.ndarray):
         dtype = out.dtype
         if (x.dtype == dtype and y.dtype == dtype and (dtype == np.float32 or dtype == np.float64)
                 and out.shape == x.shape == y.shape

@@ -38,8 +38,8 @@ import numpy as np
 
 from .backend import array_namespace, asarray, namespace
 
-__all__ = ["vdot", "norm", "lincomb", "scale", "add", "subtract", "add_into", "scale_into", "assign", "copy", "zeros_like", "zeros",
-           "random_like", "shape_of", "relative_change"]
+__all__ = ["vdot", "norm", "lincomb", "scale", "add", "subtract", "add_into", "scale_into", "assign", "copy",
+           "zeros_like", "zeros", "random_like", "shape_of", "relative_change"]
 
 
 def vdot(a, b) -> float:
@@ -157,7 +157,7 @@ def _random(shape, xp, dtype, rng):
 
 
 def random_like(shape, *, xp=None, dtype=None, seed=None):
-    """Standard normal array (or tuple of arrays) of ``shape`` in namespace ``xp`` (default backend), float64 default."""
+    """Standard normal array (tuple of arrays for a tuple of shapes) in ``xp`` (default backend), float64 by default."""
     xp = namespace() if xp is None else xp
     dtype = xp.float64 if dtype is None else dtype
     return _random(tuple(shape), xp, dtype, np.random.default_rng(seed))

@@ -3,7 +3,7 @@ import pytest
 
 
 def test_compiled_switch_is_lazy_and_programmatic():
-    """``import recon`` leaves numba alone; ``disabled()`` turns every kernel off, ``set_enabled(None)`` defers to the env."""
+    """``import recon`` leaves numba alone; ``disabled()`` turns every kernel off."""
     import subprocess
     import sys
 

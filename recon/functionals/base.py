@@ -91,7 +91,10 @@ class Functional:
         return assign(out, self.prox_conj(x, sigma))
 
     def _prox_conj_scaled_into(self, x, sigma, out, c):
-        """:math:`\\operatorname{prox}_{\\sigma (cF)^*}(x) = c\\operatorname{prox}_{(\\sigma/c) F^*}(x/c)` into ``out``, ``c > 0``."""
+        r"""Write :math:`\operatorname{prox}_{\sigma (cF)^*}(x) = c\operatorname{prox}_{(\sigma/c)F^*}(x/c)` to ``out``.
+
+        ``c > 0``; the hook through which ``c * F`` reaches an in-place form of ``F``.
+        """
         return assign(out, c * self.prox_conj(x / c, sigma / c))
 
     def conj(self, y) -> float:
@@ -122,7 +125,7 @@ class Functional:
 
 
 class ScaledFunctional(Functional):
-    """:math:`cF` for :math:`c \\ge 0`; prox by :math:`\\operatorname{prox}_{\\tau cF} = \\operatorname{prox}_{(c\\tau)F}`."""
+    r""":math:`cF`, :math:`c \ge 0`; prox by :math:`\operatorname{prox}_{\tau cF} = \operatorname{prox}_{(c\tau)F}`."""
 
     def __init__(self, c, f):
         self.c, self.f = finite(c, "weight", ge=0), f

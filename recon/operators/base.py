@@ -5,7 +5,7 @@ A :class:`LinearOperator` maps arrays of shape ``shape_in`` to arrays of shape `
 (shape checks, ``.T``, ``A @ B``, ``A + B``, ``c * A``, :func:`stack`, ``norm()``) comes from here.
 
 A stacked operator (block column, ``stack([A, B])``) returns a *tuple* of arrays, one per
-block; :mod:`recon.vectors` (:func:`vdot`, :func:`lincomb`, ...; re-exported here) treats such tuples as one vector, so solvers
+block; :mod:`recon.vectors` (:func:`vdot`, :func:`lincomb`, ...) treats such tuples as one vector, so solvers
 can work with several terms at once (e.g. a data term and a TV term in PDHG).
 
 Inner products are real: :math:`\\langle a, b\\rangle = \\operatorname{Re}\\sum \\bar a\\, b`,

@@ -144,7 +144,7 @@ class MultiConvolution(LinearOperator):
         return out[:, r : r + h, r : r + w]
 
     def _planes_call(self, fn, dtype, *args):
-        """``fn(planes, *args)`` with a :class:`~recon.operators._multiconv_planes.Planes` of ``dtype`` from the pool."""
+        """``fn(planes, *args)`` with a ``_multiconv_planes.Planes`` of ``dtype`` from the pool."""
         pool = self._planes.setdefault(dtype, [])
         try:
             planes = pool.pop()

@@ -226,7 +226,7 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
     xbar = x * sigma  # sigma * xbar, so that y + sigma K xbar is one in-place add
     Kxbar = zeros(K.shape_out, x)
     values = _Values(f, g, K)
-    for k in loop:
+    for _ in loop:
         recording = loop.recording
         if recording:
             y_old = copy(y)

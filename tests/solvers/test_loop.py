@@ -36,7 +36,7 @@ def test_callback_adapted_signature_and_extras():
     calls = []
     loop = Loop("t", 10, callback=lambda k, obj, probe: calls.append((k, obj, probe)) or k == 2)
     state = (0, 0)
-    for k in loop:
+    for _ in loop:
         state = (state[0] + 1, state[1] - 1)
         if loop.callback_stops(*state):
             break
