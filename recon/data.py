@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import io as _io
+from ._checks import positive_int
 from .backend import asarray, namespace
 
 __all__ = ["camera", "moon", "coins", "shepp_logan", "disks", "load_image"]
@@ -144,8 +145,8 @@ def shepp_logan(n: int = 256, *, supersample: int = 2, dtype=None):
     >>> x.shape, round(float(x.max()), 6)
     ((64, 64), 1.0)
     """
-    n = _check_size(n, "n")
-    supersample = _check_size(supersample, "supersample")
+    n = positive_int(n, "n")
+    supersample = positive_int(supersample, "supersample")
     m = n * supersample
     centres = -1.0 + (2.0 * np.arange(m) + 1.0) / m
     x = centres[None, :]
@@ -192,8 +193,8 @@ def disks(n: int = 256, *, count: int = 12, radius=(0.04, 0.15), seed: int | Non
     >>> x.shape, float(x.min())
     ((64, 64), 0.0)
     """
-    n = _check_size(n, "n")
-    count = _check_size(count, "count")
+    n = positive_int(n, "n")
+    count = positive_int(count, "count")
     r_min, r_max = (float(r) for r in radius)
     if not 0 < r_min <= r_max:
         raise ValueError(f"radius must be (min, max) with 0 < min <= max, got {radius!r}")
@@ -236,9 +237,3 @@ def load_image(path, *, dtype=None):
     if np.iscomplexobj(image):
         raise ValueError(f"load_image needs a real image, {str(path)!r} holds complex values")
     return _to_backend(image, dtype)
-
-
-def _check_size(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)

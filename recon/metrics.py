@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from ._checks import finite
 from .backend import array_namespace, to_numpy
 
 __all__ = ["psnr", "ssim", "relative_error"]
@@ -34,10 +35,7 @@ def _data_range(xp, ref, data_range) -> float:
         if data_range == 0:
             raise ValueError("ref is constant, so its range is 0; pass data_range explicitly")
         return data_range
-    data_range = float(data_range)
-    if not (data_range > 0 and math.isfinite(data_range)):
-        raise ValueError(f"data_range must be a finite number > 0, got {data_range}")
-    return data_range
+    return finite(data_range, "data_range", gt=0)
 
 
 def psnr(x, ref, data_range=None) -> float:

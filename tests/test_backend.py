@@ -70,3 +70,4 @@ def test_asarray_roundtrip():
     a = np.arange(6.0).reshape(2, 3)
     b = backend.asarray(a, backend="numpy", dtype=np.float32)
     assert b.dtype == np.float32 and np.array_equal(backend.to_numpy(b), a)
+

@@ -206,8 +206,7 @@ def _finish(x, y, result, return_result):
 
 def _tv(y, weight, iters, tol):
     tv = TV(inner_iters=500 if iters is None else iters, inner_tol=1e-4 if tol is None else tol)
-    x = tv.prox(y, weight)
-    info = tv.last_inner
+    x, info = tv.prox_with_info(y, weight)
     message = f"TV prox: relative duality gap {info['rel_gap']:.3g} after {info['iterations']} primal-dual iterations"
     history = {"iteration": [info["iterations"]], "rel_gap": [info["rel_gap"]]}
     return Result(x, info["iterations"], info["converged"], history, message,
@@ -217,8 +216,7 @@ def _tv(y, weight, iters, tol):
 def _tikhonov(y, weight, iters, tol):
     reg = Tikhonov(Gradient(tuple(y.shape)), cg_iters=200 if iters is None else iters,
                    cg_tol=1e-8 if tol is None else tol)
-    x = reg.prox(y, weight)
-    k = reg.last_cg_iterations
+    x, k = reg.prox_with_info(y, weight)
     converged = k < reg.cg_iters
     return Result(x, k, converged, message=f"Tikhonov prox: {k} conjugate-gradient iterations")
 

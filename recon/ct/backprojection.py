@@ -10,7 +10,7 @@ import math
 
 from ..backend import asarray
 from ..operators.tomography import FILTERS, Radon, angular_weights, filter_sinogram
-from ..solvers.result import check_positive_int
+from .._checks import positive_int as check_positive_int
 from .geometry import check_sinogram, image_shape
 
 __all__ = ["fbp"]

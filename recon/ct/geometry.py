@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backend import array_namespace, check_finite
 from ..operators.tomography import check_angles, check_image_shape
-from ..solvers.result import check_positive_int
+from .._checks import positive_int as check_positive_int
 
 __all__ = ["angles_from_degrees", "uniform_angles", "check_real_array", "check_sinogram", "image_shape"]
 

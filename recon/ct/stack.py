@@ -9,7 +9,7 @@ any ``dask.distributed.Client``); a reconstruction itself stays in one process. 
 from __future__ import annotations
 
 from ..backend import array_namespace
-from ..solvers.result import check_positive_int
+from .._checks import positive_int as check_positive_int
 from .variational import METHODS, reconstruct
 
 __all__ = ["reconstruct_stack"]

@@ -16,7 +16,10 @@ from ..operators.base import LinearOperator, stack
 from ..operators.gradient import Gradient
 from ..operators.tomography import Radon
 from ..solvers import fista, pdhg
-from ..solvers.result import History, Result, check_positive_int, check_tol, progress_bar
+from .._checks import positive_int as check_positive_int
+from .._checks import tolerance as check_tol
+from ..solvers._loop import progress_bar
+from ..solvers.result import History, Result
 from ._least_squares import cgls, landweber
 from .backprojection import fbp
 from .geometry import check_real_array, check_sinogram, image_shape

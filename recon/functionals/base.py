@@ -9,7 +9,17 @@ Solvers only talk to this protocol.  A functional :math:`F` offers what it can:
 * ``F.prox_conj(x, sigma)``, the prox of the convex conjugate :math:`F^*`, by Moreau's identity
   :math:`\operatorname{prox}_{\sigma F^*}(x) = x - \sigma \operatorname{prox}_{F/\sigma}(x/\sigma)`
   unless a subclass knows a cheaper form;
-* ``F.conj(y)`` -> float, the value of :math:`F^*` where known (primal-dual gaps).
+* ``F.conj(y)`` -> float, the value of :math:`F^*` where known (primal-dual gaps);
+* ``F.prox_into(x, tau, out)`` and ``F.prox_conj_into(x, sigma, out)``: the same maps written
+  into a preallocated ``out`` (which may be ``x``), for hot loops (pdhg).
+
+``prox`` and ``prox_conj`` are template methods: they check the step (a finite number > 0) once
+and call ``_prox`` / ``_prox_conj``, which subclasses implement (``_prox_conj`` defaults to Moreau's
+identity).  ``prox_into`` / ``prox_conj_into`` check the step and call ``_prox_into`` /
+``_prox_conj_into``, whose defaults call ``prox`` / ``prox_conj`` and copy; functionals that can
+write in place override them.  ``_prox_conj_scaled_into(x, sigma, out, c)`` is the hook through
+which ``c * F`` reaches an in-place conjugate prox of ``F`` (e.g. :class:`~recon.functionals.L21`).
+Inner solvers (the TV prox) report their statistics through ``prox_with_info``, not attributes.
 
 Algebra: ``c * F`` (``c >= 0``), ``F + G`` (value and gradient; prox only if one of them is
 zero), ``F @ A`` for a linear operator ``A`` (value and gradient of :math:`F \circ A`),
@@ -19,6 +29,9 @@ from __future__ import annotations
 
 import math
 import numbers
+
+from .._checks import finite
+from ..vectors import assign, norm
 
 __all__ = ["Functional", "ScaledFunctional", "SumFunctional", "ComposedFunctional", "SeparableSum", "Zero"]
 
@@ -44,11 +57,45 @@ class Functional:
         raise NotImplementedError(f"{type(self).__name__} is not differentiable; use its prox")
 
     def prox(self, x, tau):
-        raise NotImplementedError(f"{type(self).__name__} has no proximal map")
+        """:math:`\\operatorname{prox}_{\\tau F}(x)`; ``tau`` must be a finite number > 0."""
+        finite(tau, "tau", gt=0)
+        return self._prox(x, tau)
 
     def prox_conj(self, x, sigma):
-        """:math:`\\operatorname{prox}_{\\sigma F^*}(x)` by Moreau's identity."""
+        """:math:`\\operatorname{prox}_{\\sigma F^*}(x)`; ``sigma`` must be a finite number > 0."""
+        finite(sigma, "sigma", gt=0)
+        return self._prox_conj(x, sigma)
+
+    def prox_into(self, x, tau, out):
+        """:meth:`prox` written into ``out`` (may be ``x``); returns ``out``."""
+        finite(tau, "tau", gt=0)
+        return self._prox_into(x, tau, out)
+
+    def prox_conj_into(self, x, sigma, out):
+        """:meth:`prox_conj` written into ``out`` (may be ``x``); returns ``out``."""
+        finite(sigma, "sigma", gt=0)
+        return self._prox_conj_into(x, sigma, out)
+
+    # -- to implement (steps already checked) ---------------------------------------------------
+    def _prox(self, x, tau):
+        raise NotImplementedError(f"{type(self).__name__} has no proximal map")
+
+    def _prox_conj(self, x, sigma):
+        # Moreau's identity
         return x - sigma * self.prox(x / sigma, 1.0 / sigma)
+
+    def _prox_into(self, x, tau, out):
+        return assign(out, self.prox(x, tau))
+
+    def _prox_conj_into(self, x, sigma, out):
+        return assign(out, self.prox_conj(x, sigma))
+
+    def _prox_conj_scaled_into(self, x, sigma, out, c):
+        r"""Write :math:`\operatorname{prox}_{\sigma (cF)^*}(x) = c\operatorname{prox}_{(\sigma/c)F^*}(x/c)` to ``out``.
+
+        ``c > 0``; the hook through which ``c * F`` reaches an in-place form of ``F``.
+        """
+        return assign(out, c * self.prox_conj(x / c, sigma / c))
 
     def conj(self, y) -> float:
         raise NotImplementedError(f"{type(self).__name__} has no convex conjugate in closed form")
@@ -77,19 +124,11 @@ class Functional:
         return f"{type(self).__name__}()"
 
 
-def _check_tau(tau, name="tau"):
-    if not tau > 0:
-        raise ValueError(f"{name} must be > 0, got {tau}")
-
-
 class ScaledFunctional(Functional):
-    """:math:`cF` for :math:`c \\ge 0`; prox by :math:`\\operatorname{prox}_{\\tau cF} = \\operatorname{prox}_{(c\\tau)F}`."""
+    r""":math:`cF`, :math:`c \ge 0`; prox by :math:`\operatorname{prox}_{\tau cF} = \operatorname{prox}_{(c\tau)F}`."""
 
     def __init__(self, c, f):
-        c = float(c)
-        if not (c >= 0 and math.isfinite(c)):
-            raise ValueError(f"weight must be a finite number >= 0, got {c}")
-        self.c, self.f = c, f
+        self.c, self.f = finite(c, "weight", ge=0), f
         self.lipschitz = None if f.lipschitz is None else c * f.lipschitz
         self.strong_convexity = c * f.strong_convexity
 
@@ -99,20 +138,30 @@ class ScaledFunctional(Functional):
     def grad(self, x):
         return self.c * self.f.grad(x)
 
-    def prox(self, x, tau):
+    def _prox(self, x, tau):
         if self.c == 0:
             return x
         return self.f.prox(x, self.c * tau)
+
+    def _prox_into(self, x, tau, out):
+        if self.c == 0:
+            return assign(out, x)
+        return self.f.prox_into(x, self.c * tau, out)
 
     def conj(self, y):
         # (cF)^*(y) = c F^*(y / c)
         return self.c * self.f.conj(y / self.c)
 
-    def prox_conj(self, x, sigma):
+    def _prox_conj(self, x, sigma):
         # prox_{σ(cF)^*}(x) = c prox_{(σ/c) F^*}(x / c)
         if self.c == 0:
             return 0 * x
         return self.c * self.f.prox_conj(x / self.c, sigma / self.c)
+
+    def _prox_conj_into(self, x, sigma, out):
+        if self.c == 0:
+            return assign(out, 0 * x)
+        return self.f._prox_conj_scaled_into(x, sigma, out, self.c)
 
     def __repr__(self):
         return f"{self.c!r} * {self.f!r}"
@@ -132,12 +181,18 @@ class SumFunctional(Functional):
     def grad(self, x):
         return self.f.grad(x) + self.g.grad(x)
 
-    def prox(self, x, tau):
+    def _single(self):
         if isinstance(self.f, Zero):
-            return self.g.prox(x, tau)
+            return self.g
         if isinstance(self.g, Zero):
-            return self.f.prox(x, tau)
+            return self.f
         raise NotImplementedError("the prox of a sum has no closed form; split the terms (pdhg) instead")
+
+    def _prox(self, x, tau):
+        return self._single().prox(x, tau)
+
+    def _prox_into(self, x, tau, out):
+        return self._single().prox_into(x, tau, out)
 
     def __repr__(self):
         return f"{self.f!r} + {self.g!r}"
@@ -182,13 +237,21 @@ class SeparableSum(Functional):
         self._check(x)
         return tuple(f.grad(xi) for f, xi in zip(self.fs, x))
 
-    def prox(self, x, tau):
+    def _prox(self, x, tau):
         self._check(x)
         return tuple(f.prox(xi, tau) for f, xi in zip(self.fs, x))
 
-    def prox_conj(self, x, sigma):
+    def _prox_conj(self, x, sigma):
         self._check(x)
         return tuple(f.prox_conj(xi, sigma) for f, xi in zip(self.fs, x))
+
+    def _prox_into(self, x, tau, out):
+        self._check(x)
+        return tuple(f.prox_into(xi, tau, oi) for f, xi, oi in zip(self.fs, x, out))
+
+    def _prox_conj_into(self, x, sigma, out):
+        self._check(x)
+        return tuple(f.prox_conj_into(xi, sigma, oi) for f, xi, oi in zip(self.fs, x, out))
 
     def conj(self, y):
         self._check(y)
@@ -206,13 +269,14 @@ class Zero(Functional):
     def grad(self, x):
         return 0 * x
 
-    def prox(self, x, tau):
+    def _prox(self, x, tau):
         return x
 
-    def prox_conj(self, x, sigma):
+    def _prox_into(self, x, tau, out):
+        return assign(out, x)
+
+    def _prox_conj(self, x, sigma):
         return 0 * x
 
     def conj(self, y):
-        from ..operators.base import norm
-
         return 0.0 if norm(y) == 0 else math.inf

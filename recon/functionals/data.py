@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 
+from .._checks import finite
 from ..backend import array_namespace, check_finite, combine_into
 from ..operators.base import Diagonal, Identity, LinearOperator
-from .base import Functional, _check_tau
-from .norms import _feasible, _soft
+from .base import Functional
+from .norms import feasible, soft_threshold
 
 __all__ = ["L2DataFidelity", "L1DataFidelity", "KullbackLeibler"]
 
@@ -76,9 +77,8 @@ class L2DataFidelity(Functional):
     def grad(self, x):
         return self.op.adjoint(self.residual(x))
 
-    def prox_into(self, x, tau, out):
+    def _prox_into(self, x, tau, out):
         """Write :meth:`prox` into ``out`` (may be ``x``); one pass when ``A`` is the identity.  Returns ``out``."""
-        _check_tau(tau)
         tau = float(tau)
         if not self._identity:
             out[...] = self.prox(x, tau)
@@ -91,8 +91,7 @@ class L2DataFidelity(Functional):
             y = cast
         return combine_into(out, 1.0 / (1.0 + tau), x, tau / (1.0 + tau), y)
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         tau = float(tau)
         y = _as_dtype(self.y, x)
         if self._identity:
@@ -112,8 +111,7 @@ class L2DataFidelity(Functional):
         y = _as_dtype(self.y, p)
         return float(0.5 * xp.sum(p * p) + xp.sum(p * y))
 
-    def prox_conj(self, p, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, p, sigma):
         if not self._identity:
             return super().prox_conj(p, sigma)
         sigma = float(sigma)
@@ -146,19 +144,17 @@ class L1DataFidelity(Functional):
         xp = array_namespace(x)
         return float(xp.sum(xp.abs(x - _as_dtype(self.y, x))))
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         y = _as_dtype(self.y, x)
-        return y + _soft(x - y, float(tau))
+        return y + soft_threshold(x - y, float(tau))
 
-    def prox_conj(self, p, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, p, sigma):
         xp = array_namespace(p)
         return xp.clip(p - float(sigma) * _as_dtype(self.y, p), -1.0, 1.0)
 
     def conj(self, p):
         xp = array_namespace(p)
-        if not _feasible(float(xp.max(xp.abs(p))), 1.0, p.dtype, xp):
+        if not feasible(float(xp.max(xp.abs(p))), 1.0, p.dtype, xp):
             return math.inf
         return float(xp.sum(p * _as_dtype(self.y, p)))
 
@@ -206,9 +202,7 @@ class KullbackLeibler(Functional):
             if not bool(xp.all(background >= 0)):
                 raise ValueError(f"background must be >= 0, got minimum {float(xp.min(background))}")
         else:
-            background = float(background)
-            if not (background >= 0 and math.isfinite(background)):
-                raise ValueError(f"background must be a finite number >= 0, got {background}")
+            background = finite(background, "background", ge=0)
         self.y, self.background = y, background
 
     def _b(self, like):
@@ -227,8 +221,7 @@ class KullbackLeibler(Functional):
     def grad(self, x):
         return 1.0 - _as_dtype(self.y, x) / (x + self._b(x))
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         xp = array_namespace(x)
         tau, b = float(tau), self._b(x)
         y = _as_dtype(self.y, x)

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import math
 
+from .._checks import finite, one_of, positive_int
 from ..backend import array_namespace, check_finite
 from ..operators.base import LinearOperator
 from ..operators.gradient import Gradient
-from .base import Functional, _check_tau
+from .base import Functional
 from .dtv_solver import DualState, norms_into, wait
 
 __all__ = ["DirectionalGradient", "DirectionalTV", "luminance", "project_simplex"]
@@ -112,9 +113,8 @@ class DirectionalGradient(LinearOperator):
     """
 
     def __init__(self, side_info, *, eta: float = 0.003, gamma: float = 0.9995):
-        eta, gamma = float(eta), float(gamma)
-        if not (eta > 0 and math.isfinite(eta)):
-            raise ValueError(f"eta must be > 0, got {eta}")
+        eta = finite(eta, "eta", gt=0)
+        gamma = float(gamma)
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
         v = luminance(side_info)
@@ -188,9 +188,9 @@ class DirectionalTV(Functional):
     ----------
     operator : DirectionalGradient
         :math:`P_\xi\nabla`.
-    last_inner : dict
-        After each :meth:`prox`: ``iterations``, ``gap``, ``rel_gap``, ``converged`` and ``value``
-        (:math:`\mathrm{dTV}` of the returned point).
+
+    Inner statistics: :meth:`prox_with_info` returns ``(u, info)`` with ``iterations``, ``gap``,
+    ``rel_gap``, ``converged`` and ``value`` (:math:`\mathrm{dTV}` of the returned point).
 
     References
     ----------
@@ -211,19 +211,15 @@ class DirectionalTV(Functional):
 
     def __init__(self, side_info, *, eta: float = 0.003, gamma: float = 0.9995, constraint=None,
                  inner_tol: float = 1e-4, inner_iters: int = 500, warm_start: bool = True, check_every: int = 5):
-        if constraint not in CONSTRAINTS:
-            raise ValueError(f"constraint must be one of {CONSTRAINTS}, got {constraint!r}")
-        if not (inner_tol > 0 and math.isfinite(inner_tol)):
-            raise ValueError(f"inner_tol must be > 0, got {inner_tol}")
-        for name, value in (("inner_iters", inner_iters), ("check_every", check_every)):
-            if isinstance(value, bool) or not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        one_of(constraint, "constraint", CONSTRAINTS)
+        inner_tol = finite(inner_tol, "inner_tol", gt=0)
+        inner_iters = positive_int(inner_iters, "inner_iters")
+        check_every = positive_int(check_every, "check_every")
         self.operator = DirectionalGradient(side_info, eta=eta, gamma=gamma)
         self.shape = self.operator.shape_in
         self.constraint = constraint
         self.inner_tol, self.inner_iters = float(inner_tol), inner_iters
         self.warm_start, self.check_every = bool(warm_start), check_every
-        self.last_inner = {}
         self._state = None
 
     # -- value ------------------------------------------------------------------------------------
@@ -235,7 +231,7 @@ class DirectionalTV(Functional):
         xp = array_namespace(g)
         return xp.sqrt(xp.sum(g * g, axis=0))
 
-    def _feasible(self, x):
+    def feasible(self, x):
         xp = array_namespace(x)
         if self.constraint is None:
             return True
@@ -248,7 +244,7 @@ class DirectionalTV(Functional):
 
     def __call__(self, x):
         self._check(x)
-        if not self._feasible(x):
+        if not self.feasible(x):
             return math.inf
         xp = array_namespace(x)
         return float(xp.sum(self._norms(self.operator._forward(x))))
@@ -303,7 +299,16 @@ class DirectionalTV(Functional):
         r = ws.u - x
         return align + self._fenchel_young(ws.u, z, xp), w * dtv + 0.5 * float(xp.sum(r * r)), dtv
 
-    def prox(self, x, tau):
+    def _prox(self, x, tau):
+        return self._solve(x, tau)[0]
+
+    def prox_with_info(self, x, tau):
+        """:meth:`prox` and the inner solver's certificate: a dict with ``iterations``, ``gap``, ``rel_gap``,
+        ``converged`` and ``value`` (dTV of the returned point)."""
+        finite(tau, "tau", gt=0)
+        return self._solve(x, tau)
+
+    def _solve(self, x, tau):
         r"""Solve :math:`\operatorname{argmin}_{u \in C} \tau\,\mathrm{dTV}(u) + \tfrac12\|u - x\|^2`.
 
         Chambolle–Pock Algorithm 2 on :math:`\min_{u\in C}\max_{|p_i|\le 1} \tfrac12\|u - x\|^2 +
@@ -325,17 +330,16 @@ class DirectionalTV(Functional):
 
         falls below ``inner_tol`` times :math:`\Phi(u)`, evaluated after ``check_every`` iterations and
         then where the :math:`O(1/n^2)` decay of the gap predicts the tolerance (half-way there), and
-        always after the last iteration.  Returns a new array like ``x``; ``last_inner`` holds the
+        always after the last iteration.  Returns a new array like ``x``; :meth:`prox_with_info` also returns the
         certificate and ``value``, :math:`\mathrm{dTV}` of the returned point (free: the gap needs it).
 
         On 2-D NumPy arrays with numba installed, an iteration is one compiled row-by-row sweep
-        (:mod:`recon.functionals.dtv_kernels`; same iterates up to rounding), and the iterations between
+        (:mod:`recon.functionals._dtv_numba`; same iterates up to rounding), and the iterations between
         two gap checks run in one call.
         Otherwise all arrays live in preallocated buffers written by ufuncs with ``out=`` on NumPy/CuPy;
         one iteration then makes about 36 elementwise passes over image-sized arrays in 2-D
         (:math:`P_\xi` costs 7 and is applied twice).
         """
-        _check_tau(tau)
         self._check(x)
         w = float(tau)
         xp = array_namespace(x)
@@ -372,9 +376,9 @@ class DirectionalTV(Functional):
                 converged = gap <= self.inner_tol * phi
                 next_check = k + wait(k, gap, self.inner_tol * phi, self.check_every)
         ws.warm = True
-        self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
+        info = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged), "value": dtv}
-        return xp.asarray(ws.u, copy=True)
+        return xp.asarray(ws.u, copy=True), info
 
     def __repr__(self):
         return (f"DirectionalTV(shape={self.shape}, eta={self.operator.eta}, gamma={self.operator.gamma}, "

@@ -1,7 +1,7 @@
 r"""State of the dTV prox's inner primal-dual solver: buffers, the warm-start pair, one iteration and the gap sums.
 
 :class:`~recon.functionals.DirectionalTV` holds one :class:`DualState` per library/dtype/device.  An
-iteration runs either through the compiled kernels of :mod:`recon.functionals.dtv_kernels` (NumPy,
+iteration runs either through the compiled kernels of :mod:`recon.functionals._dtv_numba` (NumPy,
 2-D, numba installed) or through array-API calls with ``out=`` buffers (every other case, e.g. CuPy,
 ``array_api_strict``, 1-D or 3-D images).
 Both make the same iterates up to rounding.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from ..backend import is_numpy
-from . import dtv_kernels
-from .tv import _bind_into, _divergence_into
+from ..backend import bind_into, is_numpy
+from ._dtv_numba import kernels as numba_kernels
+from .tv import divergence_into
 
 # fraction of the predicted distance to the tolerance to wait between gap checks (as TV's)
 _REACH = 0.5
@@ -40,7 +40,7 @@ class DualState:
         shape, d = tuple(x.shape), x.ndim
         dtype, device = x.dtype, x.device
         self.xp, self.key, self.operator = xp, key, operator
-        self.into = _bind_into(xp)
+        self.into = bind_into(xp)
 
         def empty(s):
             return xp.empty(s, dtype=dtype, device=device)
@@ -56,7 +56,7 @@ class DualState:
         self.warm = False
         self.kernels = None
         if d == 2 and is_numpy(xp):
-            self.kernels = dtv_kernels.kernels()
+            self.kernels = numba_kernels()
             if self.kernels is not None:
                 self.rows = empty((3, shape[1]))
                 self.flat = empty((math.prod(shape),))
@@ -136,6 +136,6 @@ class DualState:
         :math:`\partial_a v = 0`, so :math:`\xi_a = 0` and :math:`p_a` only ever received zeros),
         the condition of the short divergence.
         """
-        _divergence_into(self.project_into(self.p, self.q), out, self.into)
+        divergence_into(self.project_into(self.p, self.q), out, self.into)
         self.into("multiply", out, out, w)
         return self.into("add", out, x, out)

@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import math
 
+from .._checks import finite
 from ..backend import array_namespace, is_cupy, is_numpy
-from .base import Functional, _check_tau
-from . import tv_kernels
+from .base import Functional
+from ._tv_numba import project_pairs
 
 __all__ = ["L1", "L2", "SquaredL2", "L21", "NonNegativity", "Box"]
 
 
-def _feasible(value: float, bound: float, dtype, xp) -> bool:
+def feasible(value: float, bound: float, dtype, xp) -> bool:
     """``value <= bound`` up to rounding of ``dtype`` (points returned by a projection)."""
     eps = float(xp.finfo(dtype).eps)
     return value <= bound * (1.0 + 8.0 * eps)
 
 
-def _soft(x, tau):
+def soft_threshold(x, tau):
     """Soft threshold :math:`\\operatorname{sign}(x)\\max(|x| - \\tau, 0)`, written as ``x - clip(x)``."""
     xp = array_namespace(x)
     return x - xp.clip(x, -tau, tau)
@@ -56,18 +57,16 @@ class L1(Functional):
         xp = array_namespace(x)
         return float(xp.sum(xp.abs(x)))
 
-    def prox(self, x, tau):
-        _check_tau(tau)
-        return _soft(x, float(tau))
+    def _prox(self, x, tau):
+        return soft_threshold(x, float(tau))
 
-    def prox_conj(self, x, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, x, sigma):
         xp = array_namespace(x)
         return xp.clip(x, -1.0, 1.0)
 
     def conj(self, y):
         xp = array_namespace(y)
-        return 0.0 if _feasible(float(xp.max(xp.abs(y))), 1.0, y.dtype, xp) else math.inf
+        return 0.0 if feasible(float(xp.max(xp.abs(y))), 1.0, y.dtype, xp) else math.inf
 
 
 class L2(Functional):
@@ -82,20 +81,18 @@ class L2(Functional):
         xp = array_namespace(x)
         return float(xp.linalg.vector_norm(x))
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         xp = array_namespace(x)
         n = float(xp.linalg.vector_norm(x))
         return (1.0 - float(tau) / max(n, float(tau))) * x
 
-    def prox_conj(self, x, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, x, sigma):
         xp = array_namespace(x)
         return (1.0 / max(float(xp.linalg.vector_norm(x)), 1.0)) * x
 
     def conj(self, y):
         xp = array_namespace(y)
-        return 0.0 if _feasible(float(xp.linalg.vector_norm(y)), 1.0, y.dtype, xp) else math.inf
+        return 0.0 if feasible(float(xp.linalg.vector_norm(y)), 1.0, y.dtype, xp) else math.inf
 
 
 class SquaredL2(Functional):
@@ -115,12 +112,10 @@ class SquaredL2(Functional):
     def grad(self, x):
         return x
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         return (1.0 / (1.0 + float(tau))) * x
 
-    def prox_conj(self, x, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, x, sigma):
         return (1.0 / (1.0 + float(sigma))) * x
 
     def conj(self, y):
@@ -162,18 +157,22 @@ class L21(Functional):
         xp = array_namespace(x)
         return float(xp.sum(self._group_norms(x)))
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         xp = array_namespace(x)
         tau = float(tau)
         return (1.0 - tau / xp.maximum(self._group_norms(x), tau)) * x
 
-    def prox_conj(self, x, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, x, sigma):
         xp = array_namespace(x)
         return x / xp.maximum(self._group_norms(x), 1.0)
 
-    def prox_conj_into(self, x, sigma, out, *, scale: float = 1.0):
+    def _prox_conj_into(self, x, sigma, out):
+        return self.project_into(x, out, 1.0)
+
+    def _prox_conj_scaled_into(self, x, sigma, out, c):
+        return self.project_into(x, out, c)
+
+    def project_into(self, x, out, scale: float = 1.0):
         """Write :math:`\\operatorname{prox}_{\\sigma (cF)^*}(x)` into ``out`` (may be ``x`` itself), ``c`` = ``scale``.
 
         :math:`(cF)^*` is the indicator of the product of balls of radius :math:`c`, so this is the
@@ -181,11 +180,8 @@ class L21(Functional):
         path of primal-dual TV solvers: on NumPy/CuPy it makes no temporaries (two cached
         group-sized buffers) and about six memory passes for 2-D gradients.
         """
-        _check_tau(sigma, "sigma")
-        scale = float(scale)
-        if not scale > 0:
-            raise ValueError(f"scale must be > 0, got {scale}")
-        if self.axis in (0, -x.ndim) and tv_kernels.project_pairs(x, out, scale) is not None:
+        scale = finite(scale, "scale", gt=0)
+        if self.axis in (0, -x.ndim) and project_pairs(x, out, scale) is not None:
             return out  # compiled, one pass (2-D gradients); tried first: a namespace lookup costs ~8 us
         xp = array_namespace(x, out)
         if not (is_numpy(xp) or is_cupy(xp)):
@@ -223,7 +219,7 @@ class L21(Functional):
 
     def conj(self, y):
         xp = array_namespace(y)
-        return 0.0 if _feasible(float(xp.max(self._group_norms(y))), 1.0, y.dtype, xp) else math.inf
+        return 0.0 if feasible(float(xp.max(self._group_norms(y))), 1.0, y.dtype, xp) else math.inf
 
     def __repr__(self):
         return f"L21(axis={self.axis})"
@@ -240,13 +236,11 @@ class NonNegativity(Functional):
         xp = array_namespace(x)
         return 0.0 if bool(xp.all(x >= 0)) else math.inf
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         xp = array_namespace(x)
         return xp.maximum(x, 0.0)
 
-    def prox_conj(self, x, sigma):
-        _check_tau(sigma, "sigma")
+    def _prox_conj(self, x, sigma):
         xp = array_namespace(x)
         return xp.minimum(x, 0.0)
 
@@ -280,8 +274,7 @@ class Box(Functional):
         xp = array_namespace(x)
         return 0.0 if bool(xp.all((x >= self.lower) & (x <= self.upper))) else math.inf
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
         xp = array_namespace(x)
         lo = None if self.lower == -math.inf else self.lower
         hi = None if self.upper == math.inf else self.upper

@@ -33,10 +33,10 @@ coherent diffraction imaging. *Opt. Express* 20, 25914.
 """
 from __future__ import annotations
 
-import math
 
+from .._checks import finite
 from ..backend import array_namespace, check_finite
-from .base import Functional, _check_tau
+from .base import Functional
 
 __all__ = ["AmplitudeLoss", "PoissonLoss", "check_intensities"]
 
@@ -110,8 +110,7 @@ class AmplitudeLoss(_DetectorLoss):
         u, a = self._phase(z)
         return z - self.amplitudes(z.dtype) * u
 
-    def prox(self, z, tau):
-        _check_tau(tau)
+    def _prox(self, z, tau):
         self._check(z)
         u, a = self._phase(z)
         tau = float(tau)
@@ -146,9 +145,7 @@ class PoissonLoss(_DetectorLoss):
         xp = array_namespace(intensities)
         if eps is None:
             eps = 1e-6 * float(xp.mean(intensities))
-        eps = float(eps)
-        if not (eps >= 0 and math.isfinite(eps)):
-            raise ValueError(f"eps must be a finite number >= 0, got {eps}")
+        eps = finite(eps, "eps", ge=0)
         self.eps = eps
 
     def _constant(self, dtype):

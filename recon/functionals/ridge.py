@@ -35,6 +35,7 @@ import math
 
 import numpy as np
 
+from .._checks import callable_or_none, finite, finite_or_none
 from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..operators.multiconv import MultiConvolution
 from .base import Functional
@@ -99,12 +100,8 @@ class RidgeRegularizer(Functional):
                              f"spline, got {activation.channels} splines")
         self.activation = activation
         self.scale = self._check_scale(np.ones(self.channels) if scale is None else scale)
-        if noise_scaling is not None and not callable(noise_scaling):
-            raise TypeError(f"noise_scaling must be callable or None, got {type(noise_scaling).__name__}")
-        self.noise_scaling = noise_scaling
-        if w_norm is not None and not (float(w_norm) > 0 and math.isfinite(float(w_norm))):
-            raise ValueError(f"w_norm must be a finite number > 0, got {w_norm}")
-        self._w_norm = None if w_norm is None else float(w_norm)
+        self.noise_scaling = callable_or_none(noise_scaling, "noise_scaling")
+        self._w_norm = finite_or_none(w_norm, "w_norm", gt=0)
         self.norm_shape = tuple(norm_shape)
         self._ops = {}
         self._scales = {}
@@ -147,9 +144,7 @@ class RidgeRegularizer(Functional):
         """
         if self.noise_scaling is None:
             raise ValueError("this regularizer has no noise_scaling; it does not depend on sigma")
-        sigma = float(sigma)
-        if not (sigma >= 0 and math.isfinite(sigma)):
-            raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
+        sigma = finite(sigma, "sigma", ge=0)
         out = RidgeRegularizer(self.kernels, self.activation, scale=self.noise_scaling(sigma),
                                noise_scaling=self.noise_scaling, w_norm=self._w_norm, norm_shape=self.norm_shape)
         out._ops = self._ops  # the operators do not depend on sigma
@@ -251,14 +246,9 @@ class RidgeRegularizer(Functional):
     def prox_with_info(self, x, tau, *, tol=1e-4, iters=500, step=None):
         """:meth:`prox`, also returning the number of iterations run."""
         xp = self._check_image(x)
-        tau = float(tau)
-        if not (tau > 0 and math.isfinite(tau)):
-            raise ValueError(f"tau must be a finite number > 0, got {tau}")
-        if not (tol >= 0):
-            raise ValueError(f"tol must be >= 0, got {tol}")
-        step = 1.0 / (1.0 + tau * self.lipschitz) if step is None else float(step)
-        if not (step > 0 and math.isfinite(step)):
-            raise ValueError(f"step must be a finite number > 0, got {step}")
+        tau = finite(tau, "tau", gt=0)
+        tol = finite(tol, "tol", ge=0)
+        step = 1.0 / (1.0 + tau * self.lipschitz) if step is None else finite(step, "step", gt=0)
         check_finite(x, "x")
         z, y, t = x, x, 1.0
         for k in range(1, int(iters) + 1):

@@ -25,7 +25,8 @@ import math
 import numpy as np
 
 from ..backend import array_namespace, asarray
-from . import spline_kernels
+from ._spline_numba import scaled_rows as numba_scaled_rows
+from ._spline_numba import usable as numba_usable
 
 __all__ = ["LinearSpline"]
 
@@ -145,7 +146,7 @@ class LinearSpline:
 
         The activation of a ridge regularizer with per-channel scales.  With numba, on a
         C-contiguous NumPy ``z`` whose scale is one value per index of the first axis (shape
-        ``(C, 1, ...)``), one compiled pass (:mod:`~recon.functionals.spline_kernels`).  Otherwise
+        ``(C, 1, ...)``), one compiled pass (:mod:`~recon.functionals._spline_numba`).  Otherwise
         seven array-API passes instead of eleven (the 60-channel arrays of the published models
         make this a large part of a gradient): :math:`\tau = z\,(s/h) - x_{\min}/h` in one
         multiply and one in-place add, the segment index by clip-then-truncate, the two table
@@ -169,13 +170,13 @@ class LinearSpline:
         """
         if self.channels is not None:
             self._rows(array_namespace(z), z)  # checks the channel axis
-        if spline_kernels.usable(z, scale) and (out is None or (
+        if numba_usable(z, scale) and (out is None or (
                 type(out) is np.ndarray and out.dtype == z.dtype and out.shape == z.shape and out.flags.c_contiguous)):
             dtype = z.dtype
             mul = scale * (1.0 / self.step)
             rows = (np.zeros(z.shape[0], np.int64) if self.channels is None
                     else self._table("_row_offsets", np, np.int64))
-            return spline_kernels.scaled_rows(
+            return numba_scaled_rows(
                 z, mul, -self.x_min / self.step, self._table("_a", np, dtype), self._table("_b", np, dtype),
                 self.knots - 2, scale, np.empty_like(z) if out is None else out, rows=rows)
         xp = array_namespace(z)

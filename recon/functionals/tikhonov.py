@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 
+from .._checks import finite, positive_int
 from ..backend import array_namespace
 from ..operators.base import Identity, LinearOperator, norm, vdot
-from .base import Functional, _check_tau
+from .base import Functional
 
 __all__ = ["Tikhonov"]
 
@@ -21,7 +22,7 @@ class Tikhonov(Functional):
     :math:`F^*(y) = \tfrac14\|y\|^2`.  For a general :math:`L` the prox solves the symmetric positive
     definite system :math:`(I + 2\tau L^*L) z = x` by conjugate gradients started at :math:`x`,
     stopping when the residual falls below ``cg_tol`` relative to :math:`\|x\|` (or after
-    ``cg_iters`` steps; ``last_cg_iterations`` records how many were taken).  CG converges because the
+    ``cg_iters`` steps; ``prox_with_info`` returns how many were taken).  CG converges because the
     system matrix has spectrum in :math:`[1, 1 + 2\tau\|L\|^2]`.
 
     Parameters
@@ -42,14 +43,10 @@ class Tikhonov(Functional):
     def __init__(self, op: LinearOperator | None = None, *, cg_tol: float = 1e-8, cg_iters: int = 200):
         if op is not None and not isinstance(op, LinearOperator):
             raise TypeError(f"op must be a LinearOperator or None, got {type(op).__name__}")
-        if not (cg_tol > 0 and math.isfinite(cg_tol)):
-            raise ValueError(f"cg_tol must be > 0, got {cg_tol}")
-        if not (isinstance(cg_iters, int) and cg_iters >= 1):
-            raise ValueError(f"cg_iters must be an int >= 1, got {cg_iters}")
-        self.op, self.cg_tol, self.cg_iters = op, float(cg_tol), cg_iters
+        self.op, self.cg_tol = op, finite(cg_tol, "cg_tol", gt=0)
+        self.cg_iters = positive_int(cg_iters, "cg_iters")
         self._identity = op is None or isinstance(op, Identity)
         self.strong_convexity = 2.0 if self._identity else 0.0
-        self.last_cg_iterations = 0
 
     @property
     def lipschitz(self):
@@ -61,11 +58,18 @@ class Tikhonov(Functional):
     def grad(self, x):
         return 2.0 * (x if self._identity else self.op.adjoint(self.op(x)))
 
-    def prox(self, x, tau):
-        _check_tau(tau)
+    def _prox(self, x, tau):
+        return self._solve(x, tau)[0]
+
+    def prox_with_info(self, x, tau):
+        """:meth:`prox` and the number of conjugate-gradient iterations it took (0 for ``L = I``)."""
+        finite(tau, "tau", gt=0)
+        return self._solve(x, tau)
+
+    def _solve(self, x, tau):
         tau = float(tau)
         if self._identity:
-            return (1.0 / (1.0 + 2.0 * tau)) * x
+            return (1.0 / (1.0 + 2.0 * tau)) * x, 0
         return self._cg(x, tau)
 
     def _cg(self, b, tau):
@@ -90,8 +94,7 @@ class Tikhonov(Functional):
             d = r + (rr_new / rr) * d
             rr = rr_new
             k += 1
-        self.last_cg_iterations = k
-        return z
+        return z, k
 
     def conj(self, y):
         if not self._identity:

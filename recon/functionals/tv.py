@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import math
 
-from ..backend import apply_into, array_namespace, is_cupy, is_numpy
+from .._checks import finite, positive_int
+from ..backend import apply_into, array_namespace, bind_into
 from ..operators.gradient import Gradient
-from . import tv_kernels
-from .base import Functional, _check_tau
+from ._tv_numba import available as numba_available
+from ._tv_numba import gap_terms as numba_gap_terms
+from ._tv_numba import iteration as numba_iteration
+from .base import Functional
 
 __all__ = ["TV", "HuberTV"]
 
@@ -52,24 +55,7 @@ def _pixel_norm(g, out, isotropic):
     return out
 
 
-def _bind_into(xp):
-    """``into(func, out, *args)``: ``out[...] = xp.func(*args)``, the namespace resolved once.
-
-    The same as :func:`recon.backend.apply_into` without detecting the namespace on every call,
-    which costs a few microseconds, about 5% of an inner iteration on a 512×512 float32 image.
-    """
-    if is_numpy(xp) or is_cupy(xp):
-        def into(func, out, *args):
-            getattr(xp, func)(*args, out=out)
-            return out
-    else:
-        def into(func, out, *args):
-            out[...] = getattr(xp, func)(*args)
-            return out
-    return into
-
-
-def _divergence_into(p, out, into):
+def divergence_into(p, out, into):
     r"""Write :math:`\operatorname{div} p = -\nabla^* p` into ``out``, for ``p`` vanishing on the last slices.
 
     Every :math:`p` the TV solver holds is a sum of projected forward differences, so
@@ -118,7 +104,7 @@ class _Workspace:
         self.n = empty(shape)  # pixel norms
         self.ones = xp.ones(shape, dtype=dtype, device=device)
         self.x = None  # the last input (a repeated input may need no iteration)
-        self.into = _bind_into(xp)
+        self.into = bind_into(xp)
         self.warm = False
 
 
@@ -154,15 +140,13 @@ class TV(Functional):
         :math:`O(1/k^2)` for this accelerated method, is predicted to reach the tolerance (half of the
         way there, and never sooner than ``check_every``), so a tight tolerance costs few checks.
 
-    Attributes
-    ----------
-    last_inner : dict
-        After each :meth:`prox`: ``iterations``, ``gap`` (absolute), ``rel_gap`` and ``converged``.
+    Inner statistics: :meth:`prox_with_info` returns ``(u, info)`` with ``iterations``, ``gap``
+    (absolute), ``rel_gap`` and ``converged``.
 
     Notes
     -----
     On 2-D C-contiguous NumPy float32/float64 images with numba installed, an inner iteration is one
-    compiled sweep (:mod:`recon.functionals.tv_kernels`, same iterates; about 6 elementwise passes on
+    compiled sweep (:mod:`recon.functionals._tv_numba`, same iterates; about 6 elementwise passes on
     512×512 float32).  Otherwise it makes 14 elementwise passes over image-sized arrays
     (:math:`\nabla^*` 3, the primal update and extrapolation 8, the pixel norms 3) and 5 over
     gradient-sized ones (:math:`\nabla`, the dual step, squares and the division of the projection), all
@@ -186,15 +170,12 @@ class TV(Functional):
             shape = tuple(int(n) for n in shape)
             if not shape or any(n < 1 for n in shape):
                 raise ValueError(f"shape must be a non-empty tuple of positive ints, got {shape}")
-        if not (inner_tol > 0 and math.isfinite(inner_tol)):
-            raise ValueError(f"inner_tol must be > 0, got {inner_tol}")
-        for name, value in (("inner_iters", inner_iters), ("check_every", check_every)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        inner_tol = finite(inner_tol, "inner_tol", gt=0)
+        inner_iters = positive_int(inner_iters, "inner_iters")
+        check_every = positive_int(check_every, "check_every")
         self.shape, self.isotropic = shape, bool(isotropic)
         self.inner_tol, self.inner_iters = float(inner_tol), inner_iters
         self.warm_start, self.check_every = bool(warm_start), check_every
-        self.last_inner = {}
         self._gradients = {}
         self._work = None
 
@@ -237,7 +218,16 @@ class TV(Functional):
         into("maximum", n, n, ws.ones)  # an array operand: NumPy's scalar-broadcast maximum is ~4x slower
         into("divide", w, w, n[None, ...])
 
-    def prox(self, x, tau):
+    def _prox(self, x, tau):
+        return self._solve(x, tau)[0]
+
+    def prox_with_info(self, x, tau):
+        """:meth:`prox` and the inner solver's certificate: a dict with ``iterations``, ``gap``, ``rel_gap``,
+        ``converged``."""
+        finite(tau, "tau", gt=0)
+        return self._solve(x, tau)
+
+    def _solve(self, x, tau):
         r"""Solve :math:`\operatorname{argmin}_u \tau\,\mathrm{TV}(u) + \tfrac12\|u - x\|^2` (Chambolle–Pock, Alg. 2).
 
         Starts from :math:`\tau_0 = 1`, :math:`\sigma_0 = 1/\|\nabla\|^2` (:math:`\|\nabla\|^2 = 4d` in
@@ -245,9 +235,8 @@ class TV(Functional):
         :math:`\tau_0\sigma_0\|\nabla\|^2 \le 1`, and the iteration counts measured for
         :math:`\tau_0 \in [0.5, 16]` differ by less than 5%.  The problem is invariant under scaling
         :math:`x` and ``tau`` together, so :math:`\tau_0` is dimensionless.
-        Returns a new array of the shape and dtype of ``x``; ``last_inner`` holds the certificate.
+        Returns a new array of the shape and dtype of ``x``; the certificate goes to :meth:`prox_with_info`.
         """
-        _check_tau(tau)
         w = float(tau)
         xp = array_namespace(x)
         G = self._gradient(x)
@@ -256,14 +245,14 @@ class TV(Functional):
         p, g, u, ub, v, into = ws.p, ws.g, ws.u, ws.ub, ws.v, ws.into
         lip = G.norm() ** 2
         if lip == 0:  # a single sample: TV is zero, the prox is the identity
-            self.last_inner = {"iterations": 0, "gap": 0.0, "rel_gap": 0.0, "converged": True}
-            return xp.asarray(x, copy=True)
+            info = {"iterations": 0, "gap": 0.0, "rel_gap": 0.0, "converged": True}
+            return xp.asarray(x, copy=True), info
         step, dual_step = 1.0, 1.0 / lip
         k, converged, gap, phi = 0, False, math.inf, math.inf
         same_input = warm and ws.x is not None and bool(xp.all(ws.x == x))
         if same_input:
             # the same input again: the last pair is the answer if its gap still certifies it
-            _divergence_into(p, v, into)
+            divergence_into(p, v, into)
             into("multiply", v, v, w)
             into("add", v, x, v)
             into("subtract", v, u, v)
@@ -282,15 +271,15 @@ class TV(Functional):
                 ws.x[...] = x
         into("multiply", ub, u, dual_step / w)
         next_check = 1 if warm else self.check_every
-        fused = tv_kernels.available(u, ub) and type(x) is type(u) and x.dtype == u.dtype and p.flags.c_contiguous
+        fused = numba_available(u, ub) and type(x) is type(u) and x.dtype == u.dtype and p.flags.c_contiguous
         if fused and not x.flags.c_contiguous:
             x = x.copy()
         while not converged and k < self.inner_iters:
             theta = 1.0 / math.sqrt(1.0 + 2.0 * step)
             next_step, next_dual = step * theta, dual_step / theta
             if fused:
-                # the same iteration as below in one sweep over the rows (tv_kernels.py)
-                dd = tv_kernels.iteration(x, u, ub, p, w, step / (1.0 + step), theta * next_dual / w,
+                # the same iteration as below in one sweep over the rows (_tv_numba.py)
+                dd = numba_iteration(x, u, ub, p, w, step / (1.0 + step), theta * next_dual / w,
                                           next_dual / w, self.isotropic)
             else:
                 # dual step: p <- proj_P(p + (sigma / w) grad ubar); ub already carries the factor
@@ -298,7 +287,7 @@ class TV(Functional):
                 into("add", p, p, g)
                 self._project(p, ws)
                 # primal step: u <- (u + step z) / (1 + step) = u + d, with z = f + w div p
-                _divergence_into(p, v, into)
+                divergence_into(p, v, into)
                 into("multiply", v, v, w)
                 into("add", v, x, v)
                 into("subtract", v, v, u)
@@ -318,9 +307,9 @@ class TV(Functional):
                 into("multiply", ub, u, dual_step / w)
                 into("add", ub, ub, v)
         ws.warm = True
-        self.last_inner = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
+        info = {"iterations": k, "gap": gap, "rel_gap": gap / phi if phi > 0 else 0.0,
                            "converged": bool(converged)}
-        return xp.asarray(u, copy=True)
+        return xp.asarray(u, copy=True), info
 
     # fraction of the predicted distance to wait: measured on camera 512x512 (tol 1e-3..1e-5), 0.5
     # keeps the iteration count within 3% of checking every 5 iterations; 0.85 overshoots by up to 70%
@@ -336,7 +325,7 @@ class TV(Functional):
     def _gap(self, x, w, half_uz, G, ws, fused=False):
         """Duality gap :math:`G(u, p)` (given :math:`\\tfrac12\\|u - z\\|^2`) and the objective :math:`\\Phi(u)`."""
         if fused:
-            tv_u, slack, fit = tv_kernels.gap_terms(x, ws.u, ws.p, self.isotropic)
+            tv_u, slack, fit = numba_gap_terms(x, ws.u, ws.p, self.isotropic)
             return max(w * slack, 0.0) + half_uz, w * tv_u + 0.5 * fit
         xp = array_namespace(x)
         g = G.forward_into(ws.u, ws.g)  # g is free between iterations
@@ -377,9 +366,7 @@ class HuberTV(Functional):
     """
 
     def __init__(self, shape, delta: float = 0.01):
-        delta = float(delta)
-        if not (delta > 0 and math.isfinite(delta)):
-            raise ValueError(f"delta must be > 0, got {delta}")
+        delta = finite(delta, "delta", gt=0)
         self.gradient = Gradient(shape)
         self.shape, self.delta = self.gradient.shape_in, delta
         self.lipschitz = self.gradient.norm() ** 2 / delta

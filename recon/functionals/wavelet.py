@@ -58,9 +58,7 @@ class WaveletL1(Functional):
         total = float(abs(c).sum())
         return total - float(abs(c[self._approx]).sum())
 
-    def prox(self, x, tau):
-        if not tau > 0:
-            raise ValueError(f"tau must be > 0, got {tau}")
+    def _prox(self, x, tau):
         c = self.W(x)
         shrunk = c - c.clip(-float(tau), float(tau))
         shrunk[self._approx] = c[self._approx]

@@ -13,7 +13,8 @@ import numpy as np
 from ..backend import array_namespace, asarray, check_finite, pad_edge, to_numpy
 from ..functionals.dtv import DirectionalTV, luminance, project_simplex
 from ..operators.warp import Warp
-from ..solvers.result import check_positive_int, check_tol
+from .._checks import positive_int as check_positive_int
+from .._checks import tolerance as check_tol
 from .model import FusionModel
 from .palm import FusionResult, palm
 from .pyramid import coarse_warp, default_levels

@@ -14,7 +14,7 @@ without Dask.  A fusion itself stays in one process.
 """
 from __future__ import annotations
 
-from ..solvers.result import check_positive_int
+from .._checks import positive_int as check_positive_int
 from ._single import check_array, fuse_band
 from .palm import FusionResult
 

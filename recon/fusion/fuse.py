@@ -44,7 +44,7 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     certified inner solver, the kernel prox TV + simplex by the same solver (exact sort-based simplex
     projection when ``kernel_weight = 0``).  The image prox runs 60 warm-started inner iterations
     per call (the dominant cost; on NumPy with numba each is one compiled sweep over the working domain,
-    :mod:`recon.functionals.dtv_kernels`, else about 36 elementwise passes); a step whose objective does
+    :mod:`recon.functionals._dtv_numba`, else about 36 elementwise passes); a step whose objective does
     not decrease is refined by a second call with a 10 times tighter inner tolerance.  With the default
     41-pixel kernel at factor 4 the margin is a multiple of the factor, and the sampling :math:`S C` runs
     in Fourier space on the coarse grid (:meth:`~recon.fusion.model.FusionModel.predict`), so an

@@ -16,7 +16,8 @@ from ..backend import array_namespace, to_numpy
 from ..functionals.dtv import DirectionalTV, project_simplex
 from ..operators.base import vdot
 from ..operators.warp import Warp, rotation
-from ..solvers.result import History, Result, progress_bar
+from ..solvers._loop import progress_bar
+from ..solvers.result import History, Result
 
 __all__ = ["FusionResult", "palm"]
 
@@ -185,9 +186,9 @@ class _Palm:
         if self.lam_u == 0:
             un = self.xp.maximum(z, self.xp.zeros_like(z))
             return un, self.reg_u(un)
-        un = self.reg_u.prox(z, self.lam_u / L)
-        self.inner += self.reg_u.last_inner["iterations"]
-        return un, self.reg_u.last_inner["value"]
+        un, info = self.reg_u.prox_with_info(z, self.lam_u / L)
+        self.inner += info["iterations"]
+        return un, info["value"]
 
     def step_k(self):
         m = self.model

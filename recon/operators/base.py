@@ -5,7 +5,7 @@ A :class:`LinearOperator` maps arrays of shape ``shape_in`` to arrays of shape `
 (shape checks, ``.T``, ``A @ B``, ``A + B``, ``c * A``, :func:`stack`, ``norm()``) comes from here.
 
 A stacked operator (block column, ``stack([A, B])``) returns a *tuple* of arrays, one per
-block; :func:`vdot`, :func:`lincomb` and friends treat such tuples as one vector, so solvers
+block; :mod:`recon.vectors` (:func:`vdot`, :func:`lincomb`, ...) treats such tuples as one vector, so solvers
 can work with several terms at once (e.g. a data term and a TV term in PDHG).
 
 Inner products are real: :math:`\\langle a, b\\rangle = \\operatorname{Re}\\sum \\bar a\\, b`,
@@ -17,7 +17,8 @@ import numbers
 
 import numpy as np
 
-from ..backend import array_namespace, asarray, namespace
+from ..backend import array_namespace, namespace
+from ..vectors import add, add_into, assign, norm, random_like, scale, scale_into, shape_of, vdot
 
 __all__ = [
     "LinearOperator",
@@ -25,76 +26,8 @@ __all__ = [
     "Diagonal",
     "MatrixOperator",
     "stack",
-    "vdot",
-    "norm",
-    "lincomb",
-    "zeros_like",
-    "random_like",
     "dottest",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# vectors that may be tuples of arrays (outputs of stacked operators)
-# ---------------------------------------------------------------------------------------------
-def vdot(a, b) -> float:
-    """Real inner product :math:`\\operatorname{Re}\\langle a, b\\rangle`; tuples are summed blockwise."""
-    if isinstance(a, tuple):
-        return sum(vdot(ai, bi) for ai, bi in zip(a, b))
-    xp = array_namespace(a, b)
-    if xp.isdtype(a.dtype, "complex floating") or xp.isdtype(b.dtype, "complex floating"):
-        return float(xp.sum(xp.real(xp.conj(a) * b)))
-    return float(xp.sum(a * b))
-
-
-def norm(a) -> float:
-    """Euclidean norm of an array or a tuple of arrays."""
-    if isinstance(a, tuple):
-        return float(np.sqrt(sum(norm(ai) ** 2 for ai in a)))
-    xp = array_namespace(a)
-    if xp.isdtype(a.dtype, "complex floating"):
-        return float(xp.sqrt(xp.sum(xp.real(a) ** 2 + xp.imag(a) ** 2)))
-    return float(xp.sqrt(xp.sum(a * a)))
-
-
-def lincomb(alpha, x, beta, y):
-    """``alpha * x + beta * y`` for arrays or tuples of arrays (new arrays)."""
-    if isinstance(x, tuple):
-        return tuple(lincomb(alpha, xi, beta, yi) for xi, yi in zip(x, y))
-    return alpha * x + beta * y
-
-
-def zeros_like(x):
-    """Zeros shaped like an array or a tuple of arrays."""
-    if isinstance(x, tuple):
-        return tuple(zeros_like(xi) for xi in x)
-    xp = array_namespace(x)
-    return xp.zeros_like(x)
-
-
-def _random(shape, xp, dtype, rng):
-    """Standard normal array of ``shape`` (tuple of arrays for a tuple of shapes)."""
-    if shape and isinstance(shape[0], tuple):
-        return tuple(_random(s, xp, dtype, rng) for s in shape)
-    if xp.isdtype(dtype, "complex floating"):
-        real = xp.float32 if dtype == xp.complex64 else xp.float64
-        re = asarray(rng.standard_normal(shape), xp=xp, dtype=real)
-        im = asarray(rng.standard_normal(shape), xp=xp, dtype=real)
-        return xp.astype(re, dtype) + 1j * xp.astype(im, dtype)
-    return asarray(rng.standard_normal(shape), xp=xp, dtype=dtype)
-
-
-def random_like(shape, *, xp=None, dtype=None, seed=None):
-    """Standard normal array (or tuple of arrays) of ``shape`` in namespace ``xp``."""
-    xp = namespace() if xp is None else xp
-    dtype = xp.float64 if dtype is None else dtype
-    return _random(tuple(shape), xp, dtype, np.random.default_rng(seed))
-
-
-def _shape_of(x):
-    if isinstance(x, tuple):
-        return tuple(xi.shape for xi in x)
-    return tuple(x.shape)
 
 
 def _normalise_shape(shape):
@@ -122,6 +55,12 @@ class LinearOperator:
     -----
     Subclasses implement ``_forward(x)`` and ``_adjoint(y)``; the public ``__call__`` and
     ``adjoint`` check shapes first, so bad input fails with a message naming the operator.
+
+    Hot loops (pdhg) call :meth:`forward_into` / :meth:`adjoint_into`, which write into a
+    preallocated output and skip the shape checks.  The defaults compute ``_forward`` /
+    ``_adjoint`` and copy; operators that can do better (:class:`~recon.operators.Gradient`)
+    override them, and the algebra (``c * A``, ``A + B``, ``A @ B``, ``A.T``, :func:`stack`)
+    forwards them, so ``1.0 * Gradient(...)`` keeps the fast path.
     """
 
     def __init__(self, shape_in, shape_out, *, xp=None):
@@ -147,6 +86,19 @@ class LinearOperator:
         self._check(y, self.shape_out, "y")
         return self._adjoint(y)
 
+    def forward_into(self, x, out, *, accumulate: bool = False):
+        """Write :math:`Ax` into ``out`` (add it when ``accumulate``); returns ``out``.
+
+        No shape checks (the caller owns ``out`` and knows the shapes); ``out`` must not share
+        memory with ``x``.  Default: ``_forward`` and a copy (or an in-place add).
+        """
+        value = self._forward(x)
+        return add_into(out, value) if accumulate else assign(out, value)
+
+    def adjoint_into(self, y, out):
+        """Write :math:`A^*y` into ``out``; returns ``out``.  No shape checks; default ``_adjoint`` and a copy."""
+        return assign(out, self._adjoint(y))
+
     @property
     def T(self) -> "LinearOperator":
         """The adjoint operator :math:`A^*`, itself a :class:`LinearOperator`."""
@@ -158,8 +110,8 @@ class LinearOperator:
                 raise ValueError(f"{type(self).__name__}: {name} must be a tuple of {len(shape)} arrays")
         elif not hasattr(x, "shape"):
             raise TypeError(f"{type(self).__name__}: {name} must be an array, got {type(x).__name__}")
-        if _shape_of(x) != shape:
-            raise ValueError(f"{type(self).__name__}: {name} has shape {_shape_of(x)}, expected {shape}")
+        if shape_of(x) != shape:
+            raise ValueError(f"{type(self).__name__}: {name} has shape {shape_of(x)}, expected {shape}")
 
     def norm(self, *, iters: int = 500, rtol: float = 1e-7, seed: int = 0, recompute: bool = False) -> float:
         """Operator norm :math:`\\|A\\| = \\sqrt{\\lambda_{\\max}(A^*A)}` by power iteration, cached.
@@ -177,7 +129,7 @@ class LinearOperator:
             return self._norm
         xp = self.xp if self.xp is not None else namespace()
         x = random_like(self.shape_in, xp=xp, dtype=self._norm_dtype(xp), seed=seed)
-        x = _scale(x, 1.0 / norm(x))
+        x = scale(x, 1.0 / norm(x))
         estimate = 0.0
         for _ in range(iters):
             z = self._adjoint(self._forward(x))
@@ -186,7 +138,7 @@ class LinearOperator:
                 estimate = 0.0
                 break
             new = float(np.sqrt(nz))
-            x = _scale(z, 1.0 / nz)
+            x = scale(z, 1.0 / nz)
             if abs(new - estimate) <= rtol * new:
                 estimate = new
                 break
@@ -230,18 +182,6 @@ class LinearOperator:
         return f"{type(self).__name__}({self.shape_in} -> {self.shape_out})"
 
 
-def _scale(x, c):
-    if isinstance(x, tuple):
-        return tuple(c * xi for xi in x)
-    return c * x
-
-
-def _add(a, b):
-    if isinstance(a, tuple):
-        return tuple(ai + bi for ai, bi in zip(a, b))
-    return a + b
-
-
 class _Adjoint(LinearOperator):
     def __init__(self, op):
         super().__init__(op.shape_out, op.shape_in, xp=op.xp)
@@ -253,6 +193,14 @@ class _Adjoint(LinearOperator):
 
     def _adjoint(self, y):
         return self.op._forward(y)
+
+    def forward_into(self, x, out, *, accumulate=False):
+        if accumulate:
+            return add_into(out, self.op._adjoint(x))
+        return self.op.adjoint_into(x, out)
+
+    def adjoint_into(self, y, out):
+        return self.op.forward_into(y, out)
 
     @property
     def T(self):
@@ -275,6 +223,12 @@ class _Composition(LinearOperator):
     def _adjoint(self, y):
         return self.b._adjoint(self.a._adjoint(y))
 
+    def forward_into(self, x, out, *, accumulate=False):
+        return self.a.forward_into(self.b._forward(x), out, accumulate=accumulate)
+
+    def adjoint_into(self, y, out):
+        return self.b.adjoint_into(self.a._adjoint(y), out)
+
 
 class _Sum(LinearOperator):
     def __init__(self, a, b):
@@ -284,10 +238,17 @@ class _Sum(LinearOperator):
         self.a, self.b = a, b
 
     def _forward(self, x):
-        return _add(self.a._forward(x), self.b._forward(x))
+        return add(self.a._forward(x), self.b._forward(x))
 
     def _adjoint(self, y):
-        return _add(self.a._adjoint(y), self.b._adjoint(y))
+        return add(self.a._adjoint(y), self.b._adjoint(y))
+
+    def forward_into(self, x, out, *, accumulate=False):
+        self.a.forward_into(x, out, accumulate=accumulate)
+        return self.b.forward_into(x, out, accumulate=True)
+
+    def adjoint_into(self, y, out):
+        return add_into(self.a.adjoint_into(y, out), self.b._adjoint(y))
 
 
 class _Scaled(LinearOperator):
@@ -298,10 +259,23 @@ class _Scaled(LinearOperator):
             self._norm = abs(c) * op._norm
 
     def _forward(self, x):
-        return _scale(self.op._forward(x), self.c)
+        return scale(self.op._forward(x), self.c)
 
     def _adjoint(self, y):
-        return _scale(self.op._adjoint(y), self.c.conjugate() if isinstance(self.c, complex) else self.c)
+        return scale(self.op._adjoint(y), self.c.conjugate() if isinstance(self.c, complex) else self.c)
+
+    def forward_into(self, x, out, *, accumulate=False):
+        # c * v rounds like v *= c, and 1.0 * v is v: the wrapped operator's fast path is kept
+        if isinstance(self.c, complex) or (accumulate and self.c != 1):
+            return super().forward_into(x, out, accumulate=accumulate)
+        self.op.forward_into(x, out, accumulate=accumulate)
+        return out if self.c == 1 else scale_into(out, self.c)
+
+    def adjoint_into(self, y, out):
+        if isinstance(self.c, complex):
+            return super().adjoint_into(y, out)
+        self.op.adjoint_into(y, out)
+        return out if self.c == 1 else scale_into(out, self.c)
 
     def _exact_norm(self):
         inner = self.op._exact_norm()
@@ -329,6 +303,17 @@ class _Stack(LinearOperator):
         out = self.ops[0]._adjoint(y[0])
         for op, yi in zip(self.ops[1:], y[1:]):
             out = out + op._adjoint(yi)
+        return out
+
+    def forward_into(self, x, out, *, accumulate=False):
+        for op, block in zip(self.ops, out):
+            op.forward_into(x, block, accumulate=accumulate)
+        return out
+
+    def adjoint_into(self, y, out):
+        self.ops[0].adjoint_into(y[0], out)
+        for op, yi in zip(self.ops[1:], y[1:]):
+            add_into(out, op._adjoint(yi))
         return out
 
 
@@ -427,5 +412,5 @@ def dottest(op: LinearOperator, *, xp=None, dtype=None, seed: int = 0) -> float:
     y = random_like(op.shape_out, xp=xp, dtype=dtype, seed=seed + 1)
     lhs = vdot(op(x), y)
     rhs = vdot(x, op.adjoint(y))
-    scale = norm(x) * norm(y) * max(op.norm(), np.finfo(float).tiny)
-    return abs(lhs - rhs) / scale
+    size = norm(x) * norm(y) * max(op.norm(), np.finfo(float).tiny)
+    return abs(lhs - rhs) / size

@@ -18,6 +18,7 @@ import math
 import array_api_compat
 import numpy as np
 
+from .._checks import finite, one_of, positive_int
 from ..backend import array_namespace, asarray, check_finite, namespace, pad_edge
 from .base import LinearOperator
 
@@ -93,8 +94,7 @@ class Convolution(LinearOperator):
         shape = tuple(int(n) for n in shape)
         if not shape or any(n < 1 for n in shape):
             raise ValueError(f"shape must be a non-empty tuple of positive ints, got {shape}")
-        if boundary not in _BOUNDARIES:
-            raise ValueError(f"boundary must be one of {_BOUNDARIES}, got {boundary!r}")
+        one_of(boundary, "boundary", _BOUNDARIES)
         if kernel.ndim != len(shape):
             raise ValueError(f"kernel must have {len(shape)} dimensions to match shape {shape}, got {kernel.ndim}")
         if xp.isdtype(kernel.dtype, "complex floating") or xp.isdtype(kernel.dtype, "bool"):
@@ -216,10 +216,8 @@ def gaussian_kernel(sigma: float, size: int | None = None, ndim: int = 2):
     ndim : int, default 2
         Number of dimensions of the kernel.
     """
-    if not sigma > 0 or not math.isfinite(sigma):
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    if int(ndim) != ndim or ndim < 1:
-        raise ValueError(f"ndim must be a positive int, got {ndim}")
+    sigma = finite(sigma, "sigma", gt=0)
+    ndim = positive_int(ndim, "ndim")
     size = 2 * math.ceil(3 * sigma) + 1 if size is None else size
     if int(size) != size or size < 1 or size % 2 == 0:
         raise ValueError(f"size must be a positive odd int, got {size}")
@@ -243,10 +241,8 @@ def disk_kernel(radius: float, *, antialias: bool = False, supersample: int = 8)
         Weight each pixel by the fraction of its area inside the disk (estimated on a
         ``supersample`` × ``supersample`` grid per pixel) instead of testing its centre.
     """
-    if not radius >= 0 or not math.isfinite(radius):
-        raise ValueError(f"radius must be >= 0, got {radius}")
-    if int(supersample) != supersample or supersample < 1:
-        raise ValueError(f"supersample must be a positive int, got {supersample}")
+    radius = finite(radius, "radius", ge=0)
+    supersample = positive_int(supersample, "supersample")
     half = math.ceil(radius)
     t = np.arange(-half, half + 1, dtype=np.float64)
     if antialias and radius > 0:
@@ -278,10 +274,8 @@ def motion_kernel(length: float, angle: float = 0.0, *, samples_per_pixel: int =
     samples_per_pixel : int, default 16
         Quadrature samples per pixel of length.
     """
-    if not length >= 1 or not math.isfinite(length):
-        raise ValueError(f"length must be >= 1, got {length}")
-    if not math.isfinite(angle):
-        raise ValueError(f"angle must be finite, got {angle}")
+    length = finite(length, "length", ge=1)
+    angle = finite(angle, "angle")
     half = math.ceil(length / 2)
     size = 2 * half + 1
     m = max(2, math.ceil(length * samples_per_pixel))

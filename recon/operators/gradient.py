@@ -4,7 +4,9 @@ from __future__ import annotations
 import math
 
 from ..backend import apply_into, array_namespace, is_cupy, is_numpy
-from . import gradient_kernels
+from ._gradient_numba import adjoint as numba_adjoint
+from ._gradient_numba import forward as numba_forward
+from ._gradient_numba import usable as numba_usable
 from .base import LinearOperator
 
 __all__ = ["Gradient", "Divergence"]
@@ -72,8 +74,8 @@ class Gradient(LinearOperator):
 
     def forward_into(self, u, out, *, accumulate: bool = False):
         """Write :math:`\\nabla u` into ``out`` (shape ``(ndim, *shape)``), or add it when ``accumulate``; return ``out``."""
-        if gradient_kernels.usable(self, u, out):
-            return gradient_kernels.forward(u, out, accumulate)
+        if numba_usable(self, u, out):
+            return numba_forward(u, out, accumulate)
         xp = array_namespace(u, out)
         if accumulate:
             out += self.forward_into(u, xp.empty_like(out))
@@ -102,8 +104,8 @@ class Gradient(LinearOperator):
         :math:`p_{n-2}` at the last sample; the entries :math:`p_{n-1}` (where the forward map
         is 0) are ignored.
         """
-        if gradient_kernels.usable(self, out, p):
-            return gradient_kernels.adjoint(p, out)
+        if numba_usable(self, out, p):
+            return numba_adjoint(p, out)
         xp = array_namespace(p, out)
         last_axis = len(self.shape_in) - 1
         flat = self._flat_last_axis(xp, p, out)

@@ -17,7 +17,7 @@ correlation transpose, i.e. ``conv_transpose2d``).
 
 Each layer is computed as one matrix product: the :math:`c_{l-1} K_l^2` shifted copies of the
 input (im2col) times the :math:`c_l \times c_{l-1} K_l^2` kernel matrix, in row blocks so the
-shifted copies stay small.  NumPy arrays take :mod:`~recon.operators.multiconv_cpu` (padded planes
+shifted copies stay small.  NumPy arrays take :mod:`~recon.operators._multiconv_planes` (padded planes
 in which every shift is a contiguous slice, products written in place, compiled im2col/col2im
 when numba is installed, :meth:`MultiConvolution.sandwich` fused block by block, and the blocks
 on as many threads as the BLAS is set to use, see :mod:`~recon.operators.block_threads`); any
@@ -26,7 +26,11 @@ other library takes the standard-only path here.
 from __future__ import annotations
 
 from ..backend import array_namespace, check_finite, is_cupy, is_numpy
-from . import multiconv_cpu
+from ._multiconv_planes import Planes
+from ._multiconv_planes import adjoint as planes_adjoint
+from ._multiconv_planes import forward as planes_forward
+from ._multiconv_planes import sandwich as planes_sandwich
+from ._multiconv_planes import usable as planes_usable
 from .base import LinearOperator
 
 __all__ = ["MultiConvolution"]
@@ -85,7 +89,7 @@ class MultiConvolution(LinearOperator):
         self.kernels = kernels
         self.channels = [c0] + [k.shape[0] for k in kernels]
         self._cache = {}
-        self._planes = {}  # dtype -> idle multiconv_cpu.Planes (one per concurrent call)
+        self._planes = {}  # dtype -> idle _multiconv_planes.Planes (one per concurrent call)
 
     def _kernels_as(self, dtype):
         """Kernel matrices ``(c_l, c_{l-1} K_l^2)`` in ``dtype``, with their transposes."""
@@ -140,20 +144,20 @@ class MultiConvolution(LinearOperator):
         return out[:, r : r + h, r : r + w]
 
     def _planes_call(self, fn, dtype, *args):
-        """``fn(planes, *args)`` with a :class:`~recon.operators.multiconv_cpu.Planes` of ``dtype`` from the pool."""
+        """``fn(planes, *args)`` with a ``_multiconv_planes.Planes`` of ``dtype`` from the pool."""
         pool = self._planes.setdefault(dtype, [])
         try:
             planes = pool.pop()
         except IndexError:  # none idle: this is the first call, or another thread holds them
-            planes = multiconv_cpu.Planes(self.kernels, self.shape_out[1:], dtype)
+            planes = Planes(self.kernels, self.shape_out[1:], dtype)
         try:
             return fn(planes, *args)
         finally:
             pool.append(planes)
 
     def _forward(self, x):
-        if multiconv_cpu.usable(x, self.kernels):
-            return self._planes_call(multiconv_cpu.forward, x.dtype, x)
+        if planes_usable(x, self.kernels):
+            return self._planes_call(planes_forward, x.dtype, x)
         xp = array_namespace(x, self.kernels[0])
         u = x if x.ndim == 3 else xp.reshape(x, (1, *x.shape))
         for k, (mat, _) in zip(self.kernels, self._kernels_as(x.dtype)):
@@ -161,8 +165,8 @@ class MultiConvolution(LinearOperator):
         return u
 
     def _adjoint(self, y):
-        if multiconv_cpu.usable(y, self.kernels):
-            return self._planes_call(multiconv_cpu.adjoint, y.dtype, y, len(self.shape_in) == 2)
+        if planes_usable(y, self.kernels):
+            return self._planes_call(planes_adjoint, y.dtype, y, len(self.shape_in) == 2)
         xp = array_namespace(y, self.kernels[0])
         v = y
         for k, (_, mat_t) in zip(reversed(self.kernels), reversed(self._kernels_as(y.dtype))):
@@ -193,12 +197,12 @@ class MultiConvolution(LinearOperator):
         (:math:`\nabla R = W^\top\sigma(Wx)`) costs two matrix products a block and little else.
         """
         self._check(x, self.shape_in, "x")
-        if multiconv_cpu.usable(x, self.kernels):
+        if planes_usable(x, self.kernels):
             def apply(block):
                 out = fn(block)
                 if out is not block:
                     block[...] = out
-            return self._planes_call(multiconv_cpu.sandwich, x.dtype, x, apply, len(self.shape_in) == 2)
+            return self._planes_call(planes_sandwich, x.dtype, x, apply, len(self.shape_in) == 2)
         return self._adjoint(fn(self._forward(x)))
 
     def _norm_dtype(self, xp):

@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from .._checks import finite
 from ..backend import array_namespace, asarray, check_finite, scatter_add, to_numpy
 from .base import LinearOperator
 
@@ -344,11 +345,9 @@ class NearField(LinearOperator):
 
     def __init__(self, shape, distance, wavelength, pixel_size):
         shape = _check_wave_shape(shape)
-        for name, value in (("wavelength", wavelength), ("pixel_size", pixel_size)):
-            if not (math.isfinite(float(value)) and float(value) > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value}")
-        if not math.isfinite(float(distance)):
-            raise ValueError(f"distance must be finite, got {distance}")
+        finite(wavelength, "wavelength", gt=0)
+        finite(pixel_size, "pixel_size", gt=0)
+        finite(distance, "distance")
         super().__init__(shape, shape)
         fy = np.fft.fftfreq(shape[-2], d=float(pixel_size))[:, None]
         fx = np.fft.fftfreq(shape[-1], d=float(pixel_size))[None, :]

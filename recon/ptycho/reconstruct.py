@@ -27,7 +27,10 @@ import numpy as np
 from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals.ptycho_data import check_intensities
 from ..operators.ptychography import check_positions
-from ..solvers.result import History, check_positive_int, check_tol, progress_bar
+from .._checks import positive_int as check_positive_int
+from .._checks import tolerance as check_tol
+from ..solvers._loop import progress_bar
+from ..solvers.result import History
 from .batches import batch_sweep, check_batch
 from .engines import METHODS, SWEEPS, Problem
 from .files import load

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import positive_int as check_positive_int
 from ..backend import asarray, namespace, to_numpy
 from ..operators.ptychography import ExitWaves
-from ..solvers.result import Result, check_positive_int
+from ..solvers.result import Result
 
 __all__ = ["Scan", "PtychoResult", "fermat_spiral", "make_probe", "object_error", "illuminated"]
 

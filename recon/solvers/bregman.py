@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import math
 
-from ..backend import check_finite
-from ..operators.base import Identity, LinearOperator, norm, zeros_like
-from .result import History, Result, check_positive_int, check_tol, progress_bar
+from .._checks import array, finite, finite_array, finite_or_none, positive_int
+from .._checks import shape as check_shape
+from ..operators.base import Identity, LinearOperator
+from ..vectors import norm, zeros_like
+from ._loop import Loop
+from .result import Result
 
 __all__ = ["bregman", "linearized_bregman"]
 
@@ -30,15 +33,9 @@ __all__ = ["bregman", "linearized_bregman"]
 def _check_problem(K, y, noise_level, eta):
     if not isinstance(K, LinearOperator):
         raise TypeError(f"K must be a LinearOperator, got {type(K).__name__}")
-    if not hasattr(y, "shape"):
-        raise TypeError(f"y must be an array, got {type(y).__name__}")
-    if tuple(y.shape) != K.shape_out:
-        raise ValueError(f"y has shape {tuple(y.shape)}, expected K.shape_out = {K.shape_out}")
-    check_finite(y, "y")
-    if noise_level is not None and not (noise_level >= 0 and math.isfinite(noise_level)):
-        raise ValueError(f"noise_level must be a finite number >= 0, got {noise_level}")
-    if not (eta >= 1.0 and math.isfinite(eta)):
-        raise ValueError(f"eta must be >= 1 (discrepancy principle), got {eta}")
+    finite_array(check_shape(array(y, "y"), K.shape_out, "y", "K.shape_out"), "y")
+    finite_or_none(noise_level, "noise_level", ge=0)
+    finite(eta, "eta", ge=1)  # the discrepancy principle needs eta >= 1
 
 
 def _stop_reason(r, ynorm, tol, noise_level, eta) -> str:
@@ -114,17 +111,14 @@ def linearized_bregman(
         history: ``residual`` :math:`\|Kx_k - y\|` (always), ``J``; extras: ``p``, ``tau``.
     """
     _check_problem(K, y, noise_level, eta)
-    check_positive_int(iters, "iters")
-    check_positive_int(record_every, "record_every")
-    tol = check_tol(tol)
-    if not (delta > 0 and math.isfinite(delta)):
-        raise ValueError(f"delta must be > 0, got {delta}")
+    loop = Loop("linearized Bregman", iters, tol=tol, record_every=record_every, callback=callback,
+                progress=progress, message="maximum number of iterations reached")
+    delta = finite(delta, "delta", gt=0)
+    tau = finite_or_none(tau, "tau", gt=0)
     L = K.norm() ** 2
     limit = 1.0 if momentum else 2.0
     if tau is None:
         tau = 1.0 / (delta * L)
-    elif not tau > 0:
-        raise ValueError(f"tau must be > 0, got {tau}")
     elif tau * delta * L >= limit * (1 + 1e-12):
         raise ValueError(
             f"tau * delta * ||K||^2 = {tau * delta * L:.4g} must be < {limit:g} for convergence"
@@ -136,41 +130,32 @@ def linearized_bregman(
     p_prev = p
     x = J.prox(zero_in, delta)
     t = 1.0
-    history = History()
     iterates = []
-    bar = progress_bar(iters, progress, "linearized Bregman")
-    converged, message, k = False, "maximum number of iterations reached", 0
-    try:
-        for k in range(1, iters + 1):
-            if momentum:
-                t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-                p_hat = p + ((t - 1.0) / t_next) * (p - p_prev)
-                x_hat = J.prox(delta * p_hat, delta)
-                t = t_next
-            else:
-                p_hat, x_hat = p, x
-            p_prev = p
-            p = p_hat - tau * K.adjoint(K(x_hat) - y)
-            x = J.prox(delta * p, delta)
-            r = norm(K(x) - y)
-            reason = _stop_reason(r, ynorm, tol, noise_level, eta)
-            if k % record_every == 0 or reason:
-                history.record(k, residual=r, J=J(x))
-                if keep_iterates:
-                    iterates.append(x)
-            bar.update()
-            if reason:
-                converged, message = True, reason
-                break
-            if callback is not None and callback(k, x):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
+    for k in loop:
+        if momentum:
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+            p_hat = p + ((t - 1.0) / t_next) * (p - p_prev)
+            x_hat = J.prox(delta * p_hat, delta)
+            t = t_next
+        else:
+            p_hat, x_hat = p, x
+        p_prev = p
+        p = p_hat - tau * K.adjoint(K(x_hat) - y)
+        x = J.prox(delta * p, delta)
+        r = norm(K(x) - y)
+        reason = _stop_reason(r, ynorm, loop.tol, noise_level, eta)
+        if k % record_every == 0 or reason:
+            loop.record(residual=r, J=J(x))
+            if keep_iterates:
+                iterates.append(x)
+        if reason and loop.stop(reason):
+            break
+        if loop.callback_stops(x):
+            break
     extras = {"p": p, "tau": tau}
     if keep_iterates:
         extras["iterates"] = iterates
-    return Result(x, k, converged, history, message, extras)
+    return loop.result(x, extras=extras)
 
 
 def bregman(
@@ -240,47 +225,37 @@ def bregman(
     if K is None:
         K = Identity(tuple(getattr(y, "shape", ())))
     _check_problem(K, y, noise_level, eta)
-    check_positive_int(iters, "iters")
-    check_positive_int(inner_iters, "inner_iters")
-    tol = check_tol(tol)
-    inner_tol = check_tol(inner_tol, "inner_tol")
-    if not (tau > 0 and math.isfinite(tau)):
-        raise ValueError(f"tau must be > 0, got {tau}")
+    loop = Loop("Bregman", iters, tol=tol, callback=callback, progress=progress,
+                message="maximum number of iterations reached")
+    positive_int(inner_iters, "inner_iters")
+    inner_tol = finite(inner_tol, "inner_tol", ge=0)
+    tau = finite(tau, "tau", gt=0)
     denoising = isinstance(K, Identity)
     ynorm = norm(y)
     b = y
     x = None
-    history = History()
     iterates = []
-    bar = progress_bar(iters, progress, "Bregman")
-    converged, message, k = False, "maximum number of iterations reached", 0
-    try:
-        for k in range(1, iters + 1):
-            if denoising:
-                x = J.prox(b, 1.0 / tau)
-            else:
-                from ..functionals.data import L2DataFidelity
-                from .proximal_gradient import fista
+    for _ in loop:
+        if denoising:
+            x = J.prox(b, 1.0 / tau)
+        else:
+            from ..functionals.data import L2DataFidelity
+            from .proximal_gradient import fista
 
-                x0 = K.adjoint(zeros_like(y)) if x is None else x
-                x = fista(tau * L2DataFidelity(b, K), J, x0, iters=inner_iters, tol=inner_tol).x
-            residual = y - K(x)
-            b = b + residual
-            r = norm(residual)
-            history.record(k, residual=r, J=J(x))
-            if keep_iterates:
-                iterates.append(x)
-            bar.update()
-            reason = _stop_reason(r, ynorm, tol, noise_level, eta)
-            if reason:
-                converged, message = True, reason
-                break
-            if callback is not None and callback(k, x):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
+            x0 = K.adjoint(zeros_like(y)) if x is None else x
+            x = fista(tau * L2DataFidelity(b, K), J, x0, iters=inner_iters, tol=inner_tol).x
+        residual = y - K(x)
+        b = b + residual
+        r = norm(residual)
+        loop.record(residual=r, J=J(x))
+        if keep_iterates:
+            iterates.append(x)
+        reason = _stop_reason(r, ynorm, loop.tol, noise_level, eta)
+        if reason and loop.stop(reason):
+            break
+        if loop.callback_stops(x):
+            break
     extras = {"p": tau * K.adjoint(b - y)}
     if keep_iterates:
         extras["iterates"] = iterates
-    return Result(x, k, converged, history, message, extras)
+    return loop.result(x, extras=extras)

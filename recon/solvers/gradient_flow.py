@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, check_finite
-from ..operators.base import norm
-from .result import History, Result, check_positive_int, progress_bar
+from .._checks import array, finite, finite_array
+from ..backend import array_namespace
+from ..vectors import norm
+from ._loop import Loop
+from .result import Result
 
 __all__ = ["gradient_flow"]
 
@@ -75,49 +77,41 @@ def gradient_flow(
     :math:`T` (Bungert et al. 2019), so the linear extrapolation of the last step brackets :math:`T`
     between :math:`t_{k-1}` and :math:`t_k`.
     """
-    if not (dt > 0 and math.isfinite(dt)):
-        raise ValueError(f"dt must be > 0, got {dt}")
-    check_positive_int(iters, "iters")
-    if not hasattr(u0, "shape"):
-        raise TypeError(f"u0 must be an array, got {type(u0).__name__}")
-    check_finite(u0, "u0")
+    dt = finite(dt, "dt", gt=0)
+    loop = Loop("gradient flow", iters, callback=callback, progress=progress,
+                message="maximum number of steps reached before extinction")
+    finite_array(array(u0, "u0"), "u0")
     xp = array_namespace(u0)
     mean = float(xp.mean(u0)) if subtract_mean else 0.0
     n0 = norm(u0 - mean)
     if n0 == 0:
         raise ValueError("u0 is already in the null space (zero after subtracting the mean)")
-    history = History()
-    history.record(0, norm=n0)
+    loop.record(iteration=0, norm=n0)
     iterates = [u0] if keep_iterates else None
     u, n_prev, n_prev2, u_prev = u0, n0, n0, u0
-    bar = progress_bar(iters, progress, "gradient flow")
-    converged, message, k, t_ext = False, "maximum number of steps reached before extinction", 0, math.nan
-    try:
-        for k in range(1, iters + 1):
-            u_prev = u
-            u = J.prox(u, dt)
-            n = norm(u - mean)
-            history.record(k, norm=n)
-            if keep_iterates:
-                iterates.append(u)
-            bar.update()
-            if n <= tol * n0:
-                # the implicit step may overshoot to the null space; ||u(t)|| is (close to) linear
-                # before extinction, so extrapolate the zero from the last two non-extinct norms
-                slope = (n_prev2 - n_prev) / dt
-                t_ext = (k - 1) * dt + (n_prev / slope if slope > 0 else dt)
-                t_ext = min(t_ext, k * dt)
-                converged, message = True, f"extinct after {k} steps"
-                break
-            n_prev2, n_prev = n_prev, n
-            if callback is not None and callback(k, u):
-                message = "stopped by callback"
-                break
-    finally:
-        bar.close()
+    t_ext = math.nan
+    for k in loop:
+        u_prev = u
+        u = J.prox(u, dt)
+        n = norm(u - mean)
+        loop.record(norm=n)
+        if keep_iterates:
+            iterates.append(u)
+        if n <= tol * n0:
+            # the implicit step may overshoot to the null space; ||u(t)|| is (close to) linear
+            # before extinction, so extrapolate the zero from the last two non-extinct norms
+            slope = (n_prev2 - n_prev) / dt
+            t_ext = (k - 1) * dt + (n_prev / slope if slope > 0 else dt)
+            t_ext = min(t_ext, k * dt)
+            loop.stop(f"extinct after {k} steps")
+            break
+        n_prev2, n_prev = n_prev, n
+        if loop.callback_stops(u, converged=False):
+            break
+    converged, k = loop.converged, loop.k
     profile = u_prev - mean if converged else u - mean
     profile = profile * (1.0 / norm(profile)) if norm(profile) > 0 else profile
     extras = {"extinction_time": t_ext, "times": [i * dt for i in range(k + 1)]}
     if keep_iterates:
         extras["iterates"] = iterates
-    return Result(profile, k, converged, history, message, extras)
+    return loop.result(profile, extras=extras)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 
+from .._checks import array, finite, finite_or_none
 from ..functionals.base import Zero
-from ..operators.base import lincomb, norm, vdot
-from .result import History, Result, check_positive_int, check_tol, progress_bar, relative_change
+from ..vectors import lincomb, norm, relative_change, vdot
+from ._loop import Loop
+from .result import Result
 
 __all__ = ["monotone_apg", "prox_gradient_residual"]
 
@@ -138,25 +140,16 @@ def monotone_apg(f, g, x0, *, step=None, iters=1000, tol=1e-6, stationarity_tol=
         raise TypeError(f"f must be a Functional with a grad method, got {type(f).__name__}")
     if not callable(getattr(g, "prox", None)):
         raise TypeError(f"g must be a Functional with a prox method, got {type(g).__name__}")
-    if not hasattr(x0, "shape"):
-        raise TypeError(f"x0 must be an array, got {type(x0).__name__}")
-    check_positive_int(iters, "iters")
-    check_positive_int(record_every, "record_every")
-    tol = check_tol(tol)
-    stationarity_tol = check_tol(stationarity_tol, "stationarity_tol")
-    delta = float(delta)
-    if not (delta > 0 and math.isfinite(delta)):
-        raise ValueError(f"delta must be a finite number > 0, got {delta}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    array(x0, "x0")
+    loop = Loop("monotone APG", iters, tol=tol, record_every=record_every, callback=callback, progress=progress)
+    stationarity_tol = finite(stationarity_tol, "stationarity_tol", ge=0)
+    delta = finite(delta, "delta", gt=0)
     lipschitz = f.lipschitz
+    step = finite_or_none(step, "step", gt=0)
     if step is None:
         if lipschitz is None:
             raise ValueError("f.lipschitz is unknown: pass step (0 < step < 2/L)")
         step = 1.0 / lipschitz if lipschitz > 0 else 1.0
-    step = float(step)
-    if not (step > 0 and math.isfinite(step)):
-        raise ValueError(f"step must be a finite number > 0, got {step}")
     if lipschitz is not None and lipschitz > 0 and not step < 2.0 / lipschitz:
         raise ValueError(f"step must be < 2/f.lipschitz = {2.0 / lipschitz:.6g}, got {step}")
 
@@ -170,49 +163,38 @@ def monotone_apg(f, g, x0, *, step=None, iters=1000, tol=1e-6, stationarity_tol=
     F_x = objective(x)
     if not math.isfinite(F_x):
         raise ValueError(f"x0 must be a point where f + g is finite, got F(x0) = {F_x}")
-    history = History()
     rejected = restarts = 0
-    converged, message = False, f"reached iters = {iters}"
-    bar = progress_bar(iters, progress, "monotone APG")
-    k = 0
-    try:
-        for k in range(1, iters + 1):
-            t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-            y = x if t == 1.0 else lincomb(1.0, x, (t_prev - 1.0) / t, lincomb(1.0, x, -1.0, x_prev))
-            z = forward_backward(y)
-            F_z = objective(z)
-            dz = lincomb(1.0, z, -1.0, y)
-            accepted = F_z <= F_x - (delta / step) * vdot(dz, dz)
-            if accepted:
-                x_new, F_new = z, F_z
-                residual = norm(dz) / max(norm(y), 1e-300)
-                if restart and vdot(lincomb(1.0, y, -1.0, z), lincomb(1.0, z, -1.0, x)) > 0:
-                    t_new = 1.0
-                    restarts += 1
-            else:
-                x_new = forward_backward(x)
-                F_new = objective(x_new)
+    for k in loop:
+        t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        y = x if t == 1.0 else lincomb(1.0, x, (t_prev - 1.0) / t, lincomb(1.0, x, -1.0, x_prev))
+        z = forward_backward(y)
+        F_z = objective(z)
+        dz = lincomb(1.0, z, -1.0, y)
+        accepted = F_z <= F_x - (delta / step) * vdot(dz, dz)
+        if accepted:
+            x_new, F_new = z, F_z
+            residual = norm(dz) / max(norm(y), 1e-300)
+            if restart and vdot(lincomb(1.0, y, -1.0, z), lincomb(1.0, z, -1.0, x)) > 0:
                 t_new = 1.0
-                rejected += 1
-                residual = norm(lincomb(1.0, x_new, -1.0, x)) / max(norm(x), 1e-300)
-            change = relative_change(x_new, x)
-            x_prev, x, F_x, t_prev, t = x, x_new, F_new, t, t_new
-            if k % record_every == 0 or k == iters:
-                history.record(k, objective=F_x, relative_change=change, relative_stationarity=residual,
-                               accepted=float(accepted))
-            bar.update(1)
-            if tol > 0 and k > 1 and change <= tol:
-                converged, message = True, f"relative change {change:.3g} <= tol = {tol:g}"
-                break
-            if stationarity_tol > 0 and residual <= stationarity_tol:
-                converged = True
-                message = f"stationarity residual {residual:.3g} <= stationarity_tol = {stationarity_tol:g} relative"
-                break
-            if callback is not None and callback(k, x):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
+                restarts += 1
+        else:
+            x_new = forward_backward(x)
+            F_new = objective(x_new)
+            t_new = 1.0
+            rejected += 1
+            residual = norm(lincomb(1.0, x_new, -1.0, x)) / max(norm(x), 1e-300)
+        change = relative_change(x_new, x)
+        x_prev, x, F_x, t_prev, t = x, x_new, F_new, t, t_new
+        if loop.recording:
+            loop.record(objective=F_x, relative_change=change, relative_stationarity=residual,
+                        accepted=float(accepted))
+        if k > 1 and loop.below_tol(change):
+            break
+        if stationarity_tol > 0 and residual <= stationarity_tol and loop.stop(
+                f"stationarity residual {residual:.3g} <= stationarity_tol = {stationarity_tol:g} relative"):
+            break
+        if loop.callback_stops(x):
+            break
     extras = {"step": step, "rejected": rejected, "restarts": restarts, "objective": F_x,
               "stationarity": prox_gradient_residual(f, g, x, step)}
-    return Result(x, k, converged, dict(history), message, extras)
+    return loop.result(x, extras=extras)

@@ -8,13 +8,15 @@ Objective, gap and residuals are computed only on recording iterations.
 """
 from __future__ import annotations
 
-import inspect
 import math
 
-from ..backend import array_namespace, check_finite, combine_into, namespace
-from ..functionals.base import ScaledFunctional, SeparableSum, Zero
-from ..operators.base import norm
-from .result import History, Result, check_positive_int, check_tol, progress_bar
+from .._checks import array, finite_array, finite_or_none
+from .._checks import shape as check_shape
+from ..backend import array_namespace, combine_into, namespace
+from ..functionals.base import ScaledFunctional, Zero
+from ..vectors import add_into, copy, lincomb, norm, relative_change, subtract, zeros
+from ._loop import Loop
+from .result import Result
 
 __all__ = ["pdhg"]
 
@@ -22,57 +24,7 @@ _SAFETY = 0.99  # default steps: tau = sigma = _SAFETY / ||K||
 
 
 # ---------------------------------------------------------------------------------------------
-# vectors that may be tuples (the dual of a stacked operator); in place where we own the memory
-# ---------------------------------------------------------------------------------------------
-def _copy(v):
-    if isinstance(v, tuple):
-        return tuple(_copy(vi) for vi in v)
-    return array_namespace(v).asarray(v, copy=True)
-
-
-def _accepts(method, name):
-    """Whether ``method`` takes the keyword ``name``."""
-    try:
-        return name in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _iadd(v, w):
-    """``v += w`` in place (``v`` must be owned by the solver)."""
-    if isinstance(v, tuple):
-        for vi, wi in zip(v, w):
-            vi += wi
-    else:
-        v += w
-
-
-def _diff(a, b):
-    if isinstance(a, tuple):
-        return tuple(_diff(ai, bi) for ai, bi in zip(a, b))
-    return a - b
-
-
-def _combine(a, ca, b, cb):
-    """``ca * a + cb * b`` (new arrays; only used when recording)."""
-    if isinstance(a, tuple):
-        return tuple(_combine(ai, ca, bi, cb) for ai, bi in zip(a, b))
-    return ca * a + cb * b
-
-
-def _zeros(shape, like):
-    if shape and isinstance(shape[0], tuple):
-        return tuple(_zeros(s, like) for s in shape)
-    xp = array_namespace(like)
-    return xp.zeros(shape, dtype=like.dtype, device=like.device)
-
-
-def _shape(v):
-    return tuple(vi.shape for vi in v) if isinstance(v, tuple) else tuple(v.shape)
-
-
-# ---------------------------------------------------------------------------------------------
-# optional in-place methods, found by feature detection
+# defaults and recorded values
 # ---------------------------------------------------------------------------------------------
 def _data_of(*functionals):
     """The first data array (attribute ``y``) held by a functional, a scaled one or a block of a separable sum."""
@@ -85,27 +37,6 @@ def _data_of(*functionals):
         if found is not None:
             return found
     return None
-
-
-def _prox_conj(f, y, sigma):
-    """:math:`\\operatorname{prox}_{\\sigma f^*}(y)`, in place when ``f`` offers ``prox_conj_into``.
-
-    ``y`` is owned by the solver and may be overwritten.  Separable sums are taken block by block
-    so that each block can use its own in-place method.
-    """
-    if isinstance(f, SeparableSum) and isinstance(y, tuple):
-        return tuple(_prox_conj(fi, yi, sigma) for fi, yi in zip(f.fs, y))
-    if isinstance(f, ScaledFunctional) and f.c > 0 and hasattr(f.f, "prox_conj_into"):
-        if getattr(f.f.prox_conj_into, "__kwdefaults__", None) and "scale" in f.f.prox_conj_into.__kwdefaults__:
-            return f.f.prox_conj_into(y, sigma, y, scale=f.c)  # the functional handles c itself
-        # prox_{σ(cF)*}(y) = c prox_{(σ/c) F*}(y / c): scale in place, prox in place, scale back
-        y *= 1.0 / f.c
-        f.f.prox_conj_into(y, sigma / f.c, y)
-        y *= f.c
-        return y
-    if hasattr(f, "prox_conj_into"):
-        return f.prox_conj_into(y, sigma, y)
-    return f.prox_conj(y, sigma)
 
 
 class _Values:
@@ -134,18 +65,9 @@ class _Values:
 # ---------------------------------------------------------------------------------------------
 # input checks
 # ---------------------------------------------------------------------------------------------
-def _check_step(value, name):
-    if value is None:
-        return None
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
-
-
 def _steps(K, tau, sigma):
     """Step sizes with :math:`\\tau\\sigma\\|K\\|^2 < 1` (defaults :math:`0.99/\\|K\\|`)."""
-    tau, sigma = _check_step(tau, "tau"), _check_step(sigma, "sigma")
+    tau, sigma = finite_or_none(tau, "tau", gt=0), finite_or_none(sigma, "sigma", gt=0)
     L = K.norm()
     if L == 0:
         return tau or 1.0, sigma or 1.0, L
@@ -164,15 +86,8 @@ def _steps(K, tau, sigma):
     return tau, sigma, L
 
 
-def _check_vector(v, shape, name, where):
-    blocks = v if isinstance(v, tuple) else (v,)
-    for b in blocks:
-        if not hasattr(b, "shape"):
-            raise TypeError(f"{name} must be an array, got {type(b).__name__}")
-    if _shape(v) != shape:
-        raise ValueError(f"{name} has shape {_shape(v)}, expected {where} = {shape}")
-    for b in blocks:
-        check_finite(b, name)
+def _check_vector(v, expected, name, where):
+    finite_array(check_shape(array(v, name), expected, name, where), name)
 
 
 def _acceleration(accelerate, g):
@@ -262,9 +177,11 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
     ``K.norm()`` is a power-iteration estimate (from below) unless the operator knows its norm;
     the 0.99 margin of the default steps covers its error.
 
-    When ``K`` offers ``forward_into(x, out)`` / ``adjoint_into(y, out)`` (e.g. :class:`Gradient`)
-    and ``f`` (or the blocks of a separable ``f``) offers ``prox_conj_into(y, sigma, out)``, the
-    solver uses them to avoid temporaries; results are identical to the generic path.
+    The loop calls ``K.forward_into`` / ``K.adjoint_into``, ``f.prox_conj_into`` and ``g.prox_into``
+    (the in-place protocol of :class:`~recon.operators.LinearOperator` and
+    :class:`~recon.functionals.Functional`); operators and functionals that implement them natively
+    (:class:`~recon.operators.Gradient`, :class:`~recon.functionals.L21`,
+    :class:`~recon.functionals.L2DataFidelity`) avoid temporaries, the others fall back to a copy.
 
     References
     ----------
@@ -280,11 +197,7 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
         raise TypeError(f"g must be a Functional with prox, got {type(g).__name__}")
     if not hasattr(K, "shape_in") or not callable(getattr(K, "adjoint", None)):
         raise TypeError(f"K must be a LinearOperator, got {type(K).__name__}")
-    check_positive_int(iters, "iters")
-    check_positive_int(record_every, "record_every")
-    tol = check_tol(tol)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    loop = Loop("pdhg", iters, tol=tol, record_every=record_every, callback=callback, progress=progress)
     theta = float(theta)
     if not 0.0 <= theta <= 1.0:
         raise ValueError(f"theta must be in [0, 1], got {theta}")
@@ -298,91 +211,59 @@ def pdhg(f, g, K, x0=None, *, tau=None, sigma=None, theta=1.0, iters=1000, tol=1
         if like is None:
             xp = K.xp if K.xp is not None else namespace()
             like = xp.zeros((), dtype=xp.float64)
-        x = _zeros(K.shape_in, like)
+        x = zeros(K.shape_in, like)
     else:
         _check_vector(x0, K.shape_in, "x0", "K.shape_in")
-        x = _copy(x0)
-    y = _zeros(K.shape_out, x) if y0 is None else _copy(y0)
+        x = copy(x0)
+    y = zeros(K.shape_out, x) if y0 is None else copy(y0)
 
-    fast_forward = hasattr(K, "forward_into")
-    fast_adjoint = hasattr(K, "adjoint_into")
-    # y += K (sigma xbar) in one call when K can accumulate; x_{k+1} written into a spare buffer when g
-    # can (buffers rotate, so only without a callback, which may keep the iterates it is handed)
-    accumulate = fast_forward and not isinstance(y, tuple) and _accepts(K.forward_into, "accumulate")
-    prox_into = getattr(g, "prox_into", None) if callback is None else None
+    # buffers rotate: x_{k+1} is written into the spare one, unless a callback may keep the iterates
+    # it is handed (then each iterate gets fresh memory)
+    reuse = callback is None
     spare = None
     xp = array_namespace(x)
-    v = xp.empty_like(x)  # work array: x - tau K*y, then -theta sigma x_old
+    v = xp.empty_like(x)  # work array: x - tau K*y
     xbar = x * sigma  # sigma * xbar, so that y + sigma K xbar is one in-place add
-    Kxbar = _zeros(K.shape_out, x) if fast_forward else None
+    Kxbar = zeros(K.shape_out, x)
     values = _Values(f, g, K)
-    history = History()
-    converged, message = False, f"reached iters = {iters}"
-    bar = progress_bar(iters, progress, "pdhg")
-    k = 0
-    try:
-        for k in range(1, iters + 1):
-            recording = k % record_every == 0 or k == iters
-            if recording:
-                y_old = _copy(y)
+    for _ in loop:
+        recording = loop.recording
+        if recording:
+            y_old = copy(y)
 
-            # dual step: y <- prox_{sigma f*}(y + K (sigma xbar))
-            if accumulate and not recording:
-                K.forward_into(xbar, y, accumulate=True)
-            else:
-                if fast_forward:
-                    K.forward_into(xbar, Kxbar)
-                else:
-                    Kxbar = K(xbar)
-                _iadd(y, Kxbar)
-            y = _prox_conj(f, y, sigma)
+        # dual step: y <- prox_{sigma f*}(y + K (sigma xbar)); Kxbar kept on recording iterations
+        if recording:
+            add_into(y, K.forward_into(xbar, Kxbar))
+        else:
+            K.forward_into(xbar, y, accumulate=True)
+        y = f.prox_conj_into(y, sigma, y)
 
-            # primal step: x <- prox_{tau g}(x - tau K* y)
-            if fast_adjoint:
-                K.adjoint_into(y, v)
-                combine_into(v, 1.0, x, -tau, v)
-            else:
-                v = x - tau * K.adjoint(y)
-            if prox_into is not None:
-                spare = xp.empty_like(x) if spare is None else spare
-                x_old, x = x, prox_into(v, tau, spare)
-            else:
-                x_old, x = x, g.prox(v, tau)
-            if x is v:  # the prox handed back our work array: take a fresh one for the next pass
-                v = xp.empty_like(x)
+        # primal step: x <- prox_{tau g}(x - tau K* y)
+        K.adjoint_into(y, v)
+        combine_into(v, 1.0, x, -tau, v)
+        out = spare if reuse and spare is not None else xp.empty_like(x)
+        x_old, x = x, g.prox_into(v, tau, out)
 
-            if recording:
-                Kx = K(x)
-                change = max(_relative(x, x_old), _relative(y, y_old))
-                r_dual = _combine(_combine(y_old, 1.0, y, -1.0), 1.0, Kxbar, 1.0)  # y_k - y_{k+1} + sigma K xbar
-                r_dual = _combine(r_dual, 1.0 / sigma, Kx, -1.0)
-                row = values(x, y, Kx)
-                row.update(primal_residual=norm(x_old - x) / tau, dual_residual=norm(r_dual),
-                           relative_change=change, tau=tau, sigma=sigma)
-                history.record(k, **row)
-                bar.set_postfix(change=f"{change:.2e}")
+        if recording:
+            Kx = K(x)
+            change = max(relative_change(x, x_old), relative_change(y, y_old))
+            r_dual = lincomb(1.0, subtract(y_old, y), 1.0, Kxbar)  # y_k - y_{k+1} + sigma K xbar
+            r_dual = lincomb(1.0 / sigma, r_dual, -1.0, Kx)
+            row = values(x, y, Kx)
+            row.update(primal_residual=norm(x_old - x) / tau, dual_residual=norm(r_dual),
+                       relative_change=change, tau=tau, sigma=sigma)
+            loop.record(**row)
 
-            # steps (Algorithm 2 when accelerating), then sigma' xbar = sigma' ((1 + th) x - th x_old)
-            th = theta
-            if mu > 0:
-                th = 1.0 / math.sqrt(1.0 + 2.0 * mu * tau)
-                tau, sigma = th * tau, sigma / th
-            combine_into(xbar, (1.0 + th) * sigma, x, -th * sigma, x_old)
-            spare = x_old if prox_into is not None else None  # free until the next primal step
+        # steps (Algorithm 2 when accelerating), then sigma' xbar = sigma' ((1 + th) x - th x_old)
+        th = theta
+        if mu > 0:
+            th = 1.0 / math.sqrt(1.0 + 2.0 * mu * tau)
+            tau, sigma = th * tau, sigma / th
+        combine_into(xbar, (1.0 + th) * sigma, x, -th * sigma, x_old)
+        spare = x_old  # free until the next primal step
 
-            bar.update(1)
-            if recording and tol > 0 and change <= tol:
-                converged, message = True, f"relative change {change:.3g} <= tol = {tol:g}"
-                break
-            if callback is not None and callback(k, x):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
-    return Result(x, k, converged, dict(history), message, {"y": y, "tau": tau, "sigma": sigma})
-
-
-def _relative(new, old):
-    den = norm(new)
-    change = norm(_diff(new, old))
-    return change / den if den > 0 else change
+        if recording and loop.below_tol(change):
+            break
+        if loop.callback_stops(x):
+            break
+    return loop.result(x, extras={"y": y, "tau": tau, "sigma": sigma})

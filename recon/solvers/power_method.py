@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 
-from ..backend import array_namespace, check_finite
-from ..operators.base import norm, vdot
-from .result import History, Result, check_positive_int, check_tol, progress_bar
+from .._checks import array, finite_array, positive_int
+from ..backend import array_namespace
+from ..vectors import norm, vdot
+from ._loop import Loop
+from .result import Result
 
 __all__ = ["operator_norm", "nonlinear_power_method"]
 
@@ -28,7 +30,7 @@ def operator_norm(op, *, iters: int = 500, rtol: float = 1e-7, seed: int = 0) ->
 
     Thin, documented entry point to ``op.norm(recompute=True, ...)``.
     """
-    check_positive_int(iters, "iters")
+    positive_int(iters, "iters")
     return op.norm(iters=iters, rtol=rtol, seed=seed, recompute=True)
 
 
@@ -82,45 +84,34 @@ def nonlinear_power_method(
     (Bungert et al. 2021, Thm. 4.2); the iteration stops early if :math:`T(u) = 0` (e.g.
     :math:`t` too large: everything is shrunk to zero), with ``converged=False``.
     """
-    check_positive_int(iters, "iters")
-    check_positive_int(record_every, "record_every")
-    tol = check_tol(tol)
-    if not hasattr(u0, "shape"):
-        raise TypeError(f"u0 must be an array, got {type(u0).__name__}")
-    check_finite(u0, "u0")
+    loop = Loop("nonlinear power method", iters, tol=tol, record_every=record_every, callback=callback,
+                progress=progress, message="maximum number of iterations reached")
+    tol = loop.tol
+    finite_array(array(u0, "u0"), "u0")
     nu = norm(u0)
     if nu == 0:
         raise ValueError("u0 must be non-zero")
     xp = array_namespace(u0)
     u = u0 * (1.0 / nu)
-    history = History()
-    bar = progress_bar(iters, progress, "nonlinear power method")
-    converged, message, factor = False, "maximum number of iterations reached", math.nan
-    k = 0
-    try:
-        for k in range(1, iters + 1):
-            Tu = T(u)
-            if subtract_mean:
-                Tu = Tu - float(xp.mean(Tu))
-            nT = norm(Tu)
-            if nT == 0 or not math.isfinite(nT):
-                message = "T(u) vanished (or is not finite): nothing left to normalise"
-                break
-            factor = vdot(Tu, u)  # ||u|| = 1
-            residual = norm(Tu - factor * u) / nT
-            if k % record_every == 0 or residual <= tol:
-                values = {"residual": residual, "factor": factor}
-                if J is not None:
-                    values["rayleigh"] = J(u)
-                history.record(k, **values)
-            u = Tu * (1.0 / nT)
-            bar.update()
-            if residual <= tol:
-                converged, message = True, f"eigen-residual {residual:.2e} <= tol"
-                break
-            if callback is not None and callback(k, u):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
-    return Result(u, k, converged, history, message, {"factor": factor})
+    factor = math.nan
+    for k in loop:
+        Tu = T(u)
+        if subtract_mean:
+            Tu = Tu - float(xp.mean(Tu))
+        nT = norm(Tu)
+        if nT == 0 or not math.isfinite(nT):
+            loop.stop("T(u) vanished (or is not finite): nothing left to normalise", converged=False)
+            break
+        factor = vdot(Tu, u)  # ||u|| = 1
+        residual = norm(Tu - factor * u) / nT
+        if k % record_every == 0 or residual <= tol:
+            values = {"residual": residual, "factor": factor}
+            if J is not None:
+                values["rayleigh"] = J(u)
+            loop.record(**values)
+        u = Tu * (1.0 / nT)
+        if residual <= tol and loop.stop(f"eigen-residual {residual:.2e} <= tol"):
+            break
+        if loop.callback_stops(u):
+            break
+    return loop.result(u, extras={"factor": factor})

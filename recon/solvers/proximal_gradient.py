@@ -15,10 +15,12 @@ import math
 
 import numpy as np
 
-from ..backend import array_namespace, check_finite
+from .._checks import array, finite_array, finite_or_none, one_of
+from ..backend import array_namespace
 from ..functionals.base import Zero
-from ..operators.base import lincomb, norm, vdot
-from .result import History, Result, check_positive_int, check_tol, progress_bar, relative_change
+from ..vectors import lincomb, norm, relative_change, vdot
+from ._loop import Loop
+from .result import Result
 
 __all__ = ["pgd", "fista"]
 
@@ -36,20 +38,8 @@ def _check_problem(f, g, x0):
     g = Zero() if g is None else g
     if not callable(getattr(g, "prox", None)):
         raise TypeError(f"g must be a Functional with a prox method, got {type(g).__name__}")
-    blocks = x0 if isinstance(x0, tuple) else (x0,)
-    for b in blocks:
-        if not hasattr(b, "shape"):
-            raise TypeError(f"x0 must be an array, got {type(b).__name__}")
-        check_finite(b, "x0")
+    finite_array(array(x0, "x0"), "x0")
     return g
-
-
-def _check_options(iters, tol, record_every, callback):
-    check_positive_int(iters, "iters")
-    check_positive_int(record_every, "record_every")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
-    return check_tol(tol)
 
 
 def _initial_step(f, x0, step, backtracking, limit, name):
@@ -58,12 +48,8 @@ def _initial_step(f, x0, step, backtracking, limit, name):
     ``limit`` is the largest admissible multiple of ``1 / f.lipschitz`` (2 for pgd, 1 for fista).
     """
     lipschitz = f.lipschitz
-    if backtracking not in (None, True, False):
-        raise ValueError(f"backtracking must be None, True or False, got {backtracking!r}")
-    if step is not None:
-        step = float(step)
-        if not (step > 0 and math.isfinite(step)):
-            raise ValueError(f"step must be a finite number > 0, got {step}")
+    one_of(backtracking, "backtracking", (None, True, False))
+    step = finite_or_none(step, "step", gt=0)
     if backtracking is None:
         backtracking = step is None and lipschitz is None
     if step is None:
@@ -144,33 +130,23 @@ class _Objective:
 
 def _run(name, update, x, iters, tol, record_every, callback, progress, objective, state):
     """The loop shared by pgd and fista: ``update(x) -> x_new``, recording and stopping."""
-    history = History()
-    converged, message = False, f"reached iters = {iters}"
-    bar = progress_bar(iters, progress, name)
-    k = 0
-    try:
-        for k in range(1, iters + 1):
-            x_new = update(x)
-            if k % record_every == 0 or k == iters:
-                change = relative_change(x_new, x)
-                values = {"relative_change": change, "step": state["step"]}
-                obj = objective(x_new, state.get("f_x"))
-                if obj is not None:
-                    values["objective"] = obj
-                history.record(k, **values)
-                bar.set_postfix(change=f"{change:.2e}")
-                if tol > 0 and change <= tol:
-                    x, converged, message = x_new, True, f"relative change {change:.3g} <= tol = {tol:g}"
-                    bar.update(1)
-                    break
-            x = x_new
-            bar.update(1)
-            if callback is not None and callback(k, x):
-                converged, message = True, "stopped by callback"
+    loop = Loop(name, iters, tol=tol, record_every=record_every, callback=callback, progress=progress)
+    for _ in loop:
+        x_new = update(x)
+        if loop.recording:
+            change = relative_change(x_new, x)
+            values = {"relative_change": change, "step": state["step"]}
+            obj = objective(x_new, state.get("f_x"))
+            if obj is not None:
+                values["objective"] = obj
+            loop.record(**values)
+            if loop.below_tol(change):
+                x = x_new
                 break
-    finally:
-        bar.close()
-    return Result(x, k, converged, dict(history), message, {"step": state["step"]})
+        x = x_new
+        if loop.callback_stops(x):
+            break
+    return loop.result(x, extras={"step": state["step"]})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +220,6 @@ def pgd(f, g, x0, *, step=None, iters=1000, tol=1e-6, backtracking=None, record_
     True
     """
     g = _check_problem(f, g, x0)
-    tol = _check_options(iters, tol, record_every, callback)
     step, backtracking = _initial_step(f, x0, step, backtracking, 2, "pgd")
     eps = _eps(x0)
     state = {"step": step, "f_x": f(x0) if backtracking else None}
@@ -302,9 +277,7 @@ def fista(f, g, x0, *, step=None, iters=1000, tol=1e-6, restart="adaptive", back
     Foundations of Computational Mathematics 15(3), 715–732.
     """
     g = _check_problem(f, g, x0)
-    tol = _check_options(iters, tol, record_every, callback)
-    if restart not in _RESTARTS:
-        raise ValueError(f"restart must be one of {_RESTARTS}, got {restart!r}")
+    one_of(restart, "restart", _RESTARTS)
     step, backtracking = _initial_step(f, x0, step, backtracking, 1, "fista")
     eps = _eps(x0)
     objective = _Objective(f, g)

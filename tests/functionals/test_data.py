@@ -75,7 +75,7 @@ def test_l2_errors_name_the_argument():
         L2DataFidelity(np.array([1.0, np.nan]))
     with pytest.raises(TypeError, match="op must be a LinearOperator"):
         L2DataFidelity(Y, np.ones((2, 3)))
-    with pytest.raises(ValueError, match="tau must be > 0, got -1"):
+    with pytest.raises(ValueError, match="tau must be a finite number > 0, got -1"):
         L2DataFidelity(Y).prox(Y, -1)
 
 

@@ -119,9 +119,9 @@ def test_prox_matches_brute_force_dual(constraint):
                    options={"ftol": 1e-15, "maxiter": 2000})
     brute = primal_of(res.x).reshape(f.shape)
     F = DirectionalTV(v, eta=eta, gamma=gamma, constraint=constraint, inner_tol=1e-8, inner_iters=100000)
-    u = F.prox(f, w)
-    gap = F.last_inner["gap"]
-    assert F.last_inner["converged"] and gap <= 1e-6
+    u, F_info = F.prox_with_info(f, w)
+    gap = F_info["gap"]
+    assert F_info["converged"] and gap <= 1e-6
     if constraint:
         assert u.min() >= 0
     assert _objective(F, u, f, w) <= _objective(F, brute, f, w) + gap + 1e-10
@@ -139,8 +139,8 @@ def test_gap_certificate_is_honest(constraint):
     best = _objective(F, exact, f, w)
     for tol in (1e-2, 1e-4, 1e-6):
         F = DirectionalTV(v, constraint=constraint, inner_tol=tol, inner_iters=100000, warm_start=False)
-        u = F.prox(f, w)
-        info = F.last_inner
+        u, F_info = F.prox_with_info(f, w)
+        info = F_info
         assert info["converged"] and info["rel_gap"] <= tol
         err = _objective(F, u, f, w) - best
         slack = 1e-9 * best  # the error of `exact`
@@ -164,12 +164,12 @@ def test_simplex_prox_feasible_and_projection_exact():
 def test_warm_start_and_moreau():
     v, f = _phantom(16)
     F = DirectionalTV(v, inner_tol=1e-5, inner_iters=5000)
-    u1 = F.prox(f, 0.1)
-    first = F.last_inner["iterations"]
-    u2 = F.prox(f, 0.1)
-    assert F.last_inner["iterations"] == 0 and np.array_equal(u1, u2)
-    F.prox(f + 0.01 * RNG.standard_normal(f.shape), 0.1)
-    assert 0 < F.last_inner["iterations"] < first
+    u1, F_info = F.prox_with_info(f, 0.1)
+    first = F_info["iterations"]
+    u2, F_info = F.prox_with_info(f, 0.1)
+    assert F_info["iterations"] == 0 and np.array_equal(u1, u2)
+    _, F_info = F.prox_with_info(f + 0.01 * RNG.standard_normal(f.shape), 0.1)
+    assert 0 < F_info["iterations"] < first
     # Moreau: x = prox_{tau F}(x) + tau prox_{F*/tau}(x / tau); F* is the indicator of {D^T p : |p| <= 1}
     G = DirectionalTV(v, inner_tol=1e-6, inner_iters=5000, warm_start=False)
     tau = 0.1
@@ -182,15 +182,15 @@ def test_prox_on_every_backend_and_dtype(xp, dtype, make):
     ref = DirectionalTV(v, eta=0.1, inner_tol=1e-9, inner_iters=100000).prox(f, 0.1)
     F = DirectionalTV(make(v, xp.float64), eta=0.1, inner_tol=tolerance(dtype, xp, 1e-6, 1e-4),
                       inner_iters=20000)
-    u = F.prox(make(f), 0.1)
+    u, F_info = F.prox_with_info(make(f), 0.1)
     assert u.dtype == dtype and type(u) is type(make(f))
-    bound = math.sqrt(2 * F.last_inner["gap"]) + tolerance(dtype, xp, 1e-6, 1e-4) * np.linalg.norm(ref)
+    bound = math.sqrt(2 * F_info["gap"]) + tolerance(dtype, xp, 1e-6, 1e-4) * np.linalg.norm(ref)
     assert np.linalg.norm(to_numpy(u) - ref) <= bound
 
 
 def test_errors_name_the_argument():
     v = np.ones((4, 4))
-    with pytest.raises(ValueError, match="eta must be > 0, got -1"):
+    with pytest.raises(ValueError, match="eta must be a finite number > 0, got -1"):
         DirectionalTV(v, eta=-1)
     with pytest.raises(ValueError, match="gamma must be in"):
         DirectionalTV(v, gamma=1.5)
@@ -202,15 +202,15 @@ def test_errors_name_the_argument():
         DirectionalTV(np.ones((4, 4, 2)))
     with pytest.raises(ValueError, match=r"x has shape \(3, 4\)"):
         DirectionalTV(v)(np.ones((3, 4)))
-    with pytest.raises(ValueError, match="tau must be > 0"):
+    with pytest.raises(ValueError, match="tau must be a finite number > 0"):
         DirectionalTV(v).prox(v, 0.0)
 
 
 @pytest.mark.parametrize("constraint", [None, "nonnegative"])
 def test_prox_reports_the_value_of_its_result(constraint):
-    """``last_inner['value']`` is dTV of the returned point, also when the inner solver stops early."""
+    """``prox_with_info(...)[1]['value']`` is dTV of the returned point, also when the inner solver stops early."""
     v, f = _phantom(16)
     F = DirectionalTV(v, constraint=constraint, inner_tol=1e-8, inner_iters=7)
     for tau in (0.3, 0.3, 0.1):
-        u = F.prox(f, tau)
-        assert F.last_inner["value"] == pytest.approx(F(u), rel=1e-12)
+        u, F_info = F.prox_with_info(f, tau)
+        assert F_info["value"] == pytest.approx(F(u), rel=1e-12)

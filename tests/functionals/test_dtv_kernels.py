@@ -2,10 +2,13 @@
 import numpy as np
 import pytest
 
-from recon.functionals import DirectionalTV, dtv_kernels
+from contextlib import nullcontext
+
+from recon._compiled import disabled
+from recon.functionals import DirectionalTV, _dtv_numba
 
 pytest.importorskip("numba")
-if dtv_kernels.kernels() is None:  # RECON_NUMBA=0 (cheap: numba compiles at the first call)
+if _dtv_numba.kernels() is None:  # RECON_NUMBA=0 (cheap: numba compiles at the first call)
     pytest.skip("compiled kernels disabled by RECON_NUMBA", allow_module_level=True)
 RNG = np.random.default_rng(11)
 
@@ -19,14 +22,12 @@ def _problem(shape, dtype):
 
 def _run(monkeypatch, compiled, v, x, constraint, iters, eta=0.05):
     """Three prox calls (cold, warm at another tau, warm at another x) with a fixed number of inner iterations."""
-    with monkeypatch.context() as m:
-        if not compiled:
-            m.setattr(dtv_kernels, "kernels", lambda: None)
+    with nullcontext() if compiled else disabled():
         F = DirectionalTV(v, eta=eta, constraint=constraint, inner_tol=1e-14, inner_iters=iters, check_every=3)
         out = []
         for xx, tau in ((x, 0.3), (x, 0.1), (x[::-1].copy(), 0.1)):
-            u = F.prox(xx, tau)
-            out.append((u, dict(F.last_inner)))
+            u, F_info = F.prox_with_info(xx, tau)
+            out.append((u, dict(F_info)))
         assert (F._state.kernels is not None) == compiled
     return out
 
@@ -59,11 +60,9 @@ def test_compiled_prox_converges_to_the_same_certified_point(monkeypatch):
     v, x = _problem((40, 31), np.float64)
     res = {}
     for compiled in (True, False):
-        with monkeypatch.context() as m:
-            if not compiled:
-                m.setattr(dtv_kernels, "kernels", lambda: None)
+        with nullcontext() if compiled else disabled():
             F = DirectionalTV(v, eta=0.01, constraint="nonnegative", inner_tol=1e-8, inner_iters=100000)
-            res[compiled] = (F.prox(x, 0.2), dict(F.last_inner))
+            res[compiled] = F.prox_with_info(x, 0.2)
     (uf, inf), (us, ins) = res[True], res[False]
     assert inf["converged"] and ins["converged"]
     assert np.linalg.norm(uf - us) <= np.sqrt(2 * inf["gap"]) + np.sqrt(2 * ins["gap"])
@@ -82,7 +81,6 @@ def test_non_contiguous_input_and_other_shapes_fall_back_or_copy(monkeypatch):
 
 
 def test_disabled_by_environment(monkeypatch):
-    """RECON_NUMBA=0 turns compiled kernels off (recon.backend.compiled returns None)."""
+    """RECON_NUMBA=0 turns compiled kernels off (recon._compiled.compiled returns None)."""
     monkeypatch.setenv("RECON_NUMBA", "0")
-    monkeypatch.setattr(dtv_kernels, "_COMPILED", [])
-    assert dtv_kernels.kernels() is None
+    assert _dtv_numba.kernels() is None  # read at each call: no cache to reset

@@ -87,16 +87,19 @@ def test_l21_prox_conj_into_is_in_place_and_a_projection(xp, dtype, make):
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
-def test_l21_scaled_prox_conj_into_matches_scaled_functional(xp, dtype, make, axis):
+def test_l21_scaled_project_into_matches_scaled_functional(xp, dtype, make, axis):
     x = make(2 * RNG.standard_normal((3, 6, 5)))
     expected = to_numpy((0.3 * L21(axis=axis)).prox_conj(x, 0.7))
     out = make(np.zeros((3, 6, 5)))
-    L21(axis=axis).prox_conj_into(x, 0.7, out, scale=0.3)
+    L21(axis=axis).project_into(x, out, 0.3)
+    out2 = make(np.zeros((3, 6, 5)))
+    assert (0.3 * L21(axis=axis)).prox_conj_into(x, 0.7, out2) is out2  # the scaled functional forwards
+    assert np.array_equal(to_numpy(out2), to_numpy(out))
     assert np.allclose(to_numpy(out), expected, rtol=tolerance(dtype, xp, 1e-13, 1e-5), atol=1e-6)
     norms = np.linalg.norm(to_numpy(out), axis=axis)
     assert norms.max() <= 0.3 * (1 + 1e-6)
-    with pytest.raises(ValueError, match="scale must be > 0"):
-        L21().prox_conj_into(x, 0.7, out, scale=-1.0)
+    with pytest.raises(ValueError, match="scale must be a finite number > 0"):
+        L21().project_into(x, out, -1.0)
 
 
 def test_prox_preserves_dtype(xp, dtype, make):
@@ -109,7 +112,7 @@ def test_prox_preserves_dtype(xp, dtype, make):
 @pytest.mark.parametrize("F", FUNCTIONALS + [Box()], ids=repr)
 @pytest.mark.parametrize("tau", [0.0, -0.1])
 def test_prox_rejects_non_positive_tau(F, tau):
-    with pytest.raises(ValueError, match=f"tau must be > 0, got {tau}"):
+    with pytest.raises(ValueError, match=f"tau must be a finite number > 0, got {tau}"):
         F.prox(np.ones(3), tau)
 
 

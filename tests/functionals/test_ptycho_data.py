@@ -129,5 +129,5 @@ def test_shape_mismatch_names_z(loss):
 def test_bad_eps_and_tau():
     with pytest.raises(ValueError, match="eps must be"):
         PoissonLoss(_intensities(), eps=-1.0)
-    with pytest.raises(ValueError, match="tau must be > 0"):
+    with pytest.raises(ValueError, match="tau must be a finite number > 0"):
         AmplitudeLoss(_intensities()).prox(_complex(SHAPE, 1), 0.0)

@@ -191,16 +191,15 @@ def test_spline_scaled_equals_scaled_call_everywhere():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (17, 12)])
 def test_grad_fast_path_equals_standard_path(kind, dtype, shape, monkeypatch):
-    from recon.functionals import spline_kernels
-    from recon.operators import multiconv_cpu
+    from recon._compiled import disabled
+    from recon.operators import multiconv as multiconv_module
 
     reg = make_reg(kind, seed=3)
     x = _image(shape, seed=5, amp=0.2).astype(dtype)
     fast = [reg.grad(x) for _ in range(2)]  # the second call reuses the planes
-    with monkeypatch.context() as m:
-        m.setattr(spline_kernels, "_scaled_rows_kernel", None)
+    with monkeypatch.context() as m, disabled():
         no_spline_kernel = reg.grad(x)
-        m.setattr(multiconv_cpu, "usable", lambda *a: False)
+        m.setattr(multiconv_module, "planes_usable", lambda *a: False)
         standard = reg.grad(x)
         unfused = reg.W(shape).adjoint(reg.potential_derivative(reg.W(shape)(x)))
     tol = (1e-5 if dtype == np.float32 else 1e-13) * np.max(np.abs(standard))

@@ -3,10 +3,12 @@ values beyond the knots, NaN and infinity), and when the kernel is not used."""
 import numpy as np
 import pytest
 
-from recon.functionals import LinearSpline, spline_kernels
+from contextlib import nullcontext
 
-needs_numba = pytest.mark.skipif(spline_kernels._scaled_rows_kernel is None,
-                                 reason="numba not installed or RECON_NUMBA=0")
+from recon._compiled import disabled, enabled
+from recon.functionals import LinearSpline, _spline_numba
+
+needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 
 def _spline(seed=0, knots=21):
@@ -15,9 +17,8 @@ def _spline(seed=0, knots=21):
 
 
 def _array_api(spline, z, scale, monkeypatch):
-    with monkeypatch.context() as m:
-        m.setattr(spline_kernels, "_scaled_rows_kernel", None)
-        assert not spline_kernels.usable(z, scale)
+    with disabled():
+        assert not _spline_numba.usable(z, scale)
         return spline.scaled(z, scale)
 
 
@@ -29,7 +30,7 @@ def test_kernel_equals_array_api_path(shape, dtype, monkeypatch):
     rng = np.random.default_rng(1)
     z = (0.3 * rng.standard_normal(shape)).astype(dtype)  # about a third beyond [-0.1, 0.1] after scaling
     scale = rng.uniform(0.5, 2, (shape[0],) + (1,) * (len(shape) - 1)).astype(dtype)
-    assert spline_kernels.usable(z, scale)
+    assert _spline_numba.usable(z, scale)
     want = _array_api(s, z, scale, monkeypatch)
     got = s.scaled(z, scale)
     assert got.dtype == dtype and got.shape == z.shape
@@ -62,9 +63,9 @@ def test_other_scales_and_layouts_take_the_array_api_path():
     z = 0.1 * rng.standard_normal((3, 4, 5))
     full = rng.uniform(0.5, 2, (3, 4, 5))  # not one value per channel
     fortran = np.asfortranarray(z)
-    assert not spline_kernels.usable(z, full)
-    assert not spline_kernels.usable(fortran, np.ones((3, 1, 1)))
-    assert not spline_kernels.usable(z, np.ones((3, 1, 1), np.float32))  # mixed dtypes
+    assert not _spline_numba.usable(z, full)
+    assert not _spline_numba.usable(fortran, np.ones((3, 1, 1)))
+    assert not _spline_numba.usable(z, np.ones((3, 1, 1), np.float32))  # mixed dtypes
     ref = np.array([s(np.array([v * f]))[0] / f for v, f in zip(z.ravel(), full.ravel())]).reshape(z.shape)
     assert np.allclose(s.scaled(z, full), ref, atol=1e-12)
     out = np.empty_like(z)
@@ -76,7 +77,7 @@ def test_other_scales_and_layouts_take_the_array_api_path():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
     # a (C, K) spline applies row c to channel c: every method equals the 1-D spline of that row
-    if compiled and spline_kernels._scaled_rows_kernel is None:
+    if compiled and not enabled():
         pytest.skip("numba not installed or RECON_NUMBA=0")
     rng = np.random.default_rng(4)
     rows = rng.standard_normal((3, 11))
@@ -85,9 +86,7 @@ def test_per_channel_splines_are_their_rows(compiled, dtype, monkeypatch):
     z = (0.5 * rng.standard_normal((3, 6, 5))).astype(dtype)  # beyond the knots too
     scale = rng.uniform(0.5, 2, (3, 1, 1)).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    with monkeypatch.context() as m:
-        if not compiled:
-            m.setattr(spline_kernels, "_scaled_rows_kernel", None)
+    with nullcontext() if compiled else disabled():
         got = multi.scaled(z, scale)
     assert got.dtype == dtype and got.shape == z.shape
     for c, s in enumerate(singles):

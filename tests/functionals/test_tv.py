@@ -59,8 +59,8 @@ def test_prox_matches_skimage_chambolle(weight, eps):
     # eps is tiny, hence eps per case (weight 0.2 with eps=1e-9 stops 0.4% away)
     ref = denoise_tv_chambolle(f, weight=weight, eps=eps, max_num_iter=200000)
     tv = TV(inner_tol=1e-8, inner_iters=20000, warm_start=False)
-    u = tv.prox(f, weight)
-    assert tv.last_inner["converged"]
+    u, tv_info = tv.prox_with_info(f, weight)
+    assert tv_info["converged"]
     assert np.linalg.norm(u - ref) / np.linalg.norm(ref) <= 1e-3
     assert _objective(u, f, weight) <= _objective(ref, f, weight) * (1 + 1e-7)
 
@@ -85,8 +85,8 @@ def test_anisotropic_prox_matches_brute_force(shape):
                    bounds=[(-1, 1)] * D.shape[0], options={"ftol": 1e-16, "gtol": 1e-13, "maxiter": 50000})
     brute = (f.ravel() - w * D.T @ res.x).reshape(shape)
     tv = TV(isotropic=False, inner_tol=1e-9, inner_iters=50000)
-    u = tv.prox(f, w)
-    gap = tv.last_inner["gap"]
+    u, tv_info = tv.prox_with_info(f, w)
+    gap = tv_info["gap"]
     assert _objective(u, f, w, False) <= _objective(brute, f, w, False) + gap + 1e-12
     # the prox objective is 1-strongly convex: ||u - u*||^2 <= 2 gap
     assert np.linalg.norm(u - brute) <= math.sqrt(2 * gap) + 1e-6
@@ -105,8 +105,8 @@ def test_isotropic_prox_matches_constrained_brute_force():
     res = minimize(dual, np.zeros(2 * m), method="SLSQP", constraints=cons, options={"ftol": 1e-15, "maxiter": 1000})
     brute = (f.ravel() - w * D.T @ res.x).reshape(f.shape)
     tv = TV(inner_tol=1e-9, inner_iters=50000)
-    u = tv.prox(f, w)
-    gap = tv.last_inner["gap"]
+    u, tv_info = tv.prox_with_info(f, w)
+    gap = tv_info["gap"]
     assert _objective(u, f, w) <= _objective(brute, f, w) + gap + 1e-12
     assert np.linalg.norm(u - brute) <= math.sqrt(2 * gap) + 1e-6
 
@@ -120,8 +120,8 @@ def test_gap_certificate_is_honest(isotropic):
     best = _objective(exact, f, w, isotropic)
     for tol in (1e-2, 1e-3, 1e-4):
         tv = TV(isotropic=isotropic, inner_tol=tol, warm_start=False)
-        u = tv.prox(f, w)
-        info = tv.last_inner
+        u, tv_info = tv.prox_with_info(f, w)
+        info = tv_info
         err = _objective(u, f, w, isotropic) - best
         assert info["converged"] and info["rel_gap"] <= tol and info["iterations"] > 0
         assert -1e-7 <= err <= info["gap"] * (1 + 1e-9) + 1e-7, (err, info)  # 1e-7: error of `exact`
@@ -131,35 +131,35 @@ def test_gap_certificate_is_honest(isotropic):
 def test_warm_start_reuses_the_dual_variable():
     f = _noisy_camera(32)
     tv = TV(inner_tol=1e-5)
-    u1 = tv.prox(f, 0.1)
-    first = tv.last_inner["iterations"]
-    u2 = tv.prox(f, 0.1)
-    assert tv.last_inner["iterations"] == 0 and tv.last_inner["converged"]  # the same input: no work
+    u1, tv_info = tv.prox_with_info(f, 0.1)
+    first = tv_info["iterations"]
+    u2, tv_info = tv.prox_with_info(f, 0.1)
+    assert tv_info["iterations"] == 0 and tv_info["converged"]  # the same input: no work
     assert np.array_equal(u1, u2) and u2 is not u1
-    tv.prox(f + 0.01 * RNG.standard_normal(f.shape), 0.1)
-    assert 0 < tv.last_inner["iterations"] < first
+    _, tv_info = tv.prox_with_info(f + 0.01 * RNG.standard_normal(f.shape), 0.1)
+    assert 0 < tv_info["iterations"] < first
     # a new input close enough that the previous answer still meets the tolerance: it must move anyway
     # (handing it back unchanged made FISTA see a zero step and stop)
     g = f + 0.01 * RNG.standard_normal(f.shape)
-    u3 = tv.prox(g, 0.1)
-    u4 = tv.prox(g + 1e-9, 0.1)
-    assert tv.last_inner["iterations"] >= 1 and not np.array_equal(u3, u4)
+    u3, tv_info = tv.prox_with_info(g, 0.1)
+    u4, tv_info = tv.prox_with_info(g + 1e-9, 0.1)
+    assert tv_info["iterations"] >= 1 and not np.array_equal(u3, u4)
     cold = TV(inner_tol=1e-5, warm_start=False)
-    cold.prox(f, 0.1)
-    cold.prox(f, 0.1)
-    assert cold.last_inner["iterations"] == first
-    tv.prox(f.astype(np.float32), 0.1)  # another dtype: a fresh workspace, no error
-    assert tv.last_inner["iterations"] > 0
+    _, cold_info = cold.prox_with_info(f, 0.1)
+    _, cold_info = cold.prox_with_info(f, 0.1)
+    assert cold_info["iterations"] == first
+    _, tv_info = tv.prox_with_info(f.astype(np.float32), 0.1)  # another dtype: a fresh workspace, no error
+    assert tv_info["iterations"] > 0
 
 
 def test_prox_on_every_backend_and_dtype(xp, dtype, make):
     f = _noisy_camera(24)
     ref = TV(inner_tol=1e-9, inner_iters=20000).prox(f, 0.1)
     tv = TV(inner_tol=tolerance(dtype, xp, 1e-7, 1e-4))
-    u = tv.prox(make(f), 0.1)
+    u, tv_info = tv.prox_with_info(make(f), 0.1)
     assert u.dtype == dtype and type(u) is type(make(f))
     # 1-strong convexity: ||u - u*|| <= sqrt(2 gap); float32 adds its rounding
-    bound = math.sqrt(2 * tv.last_inner["gap"]) + tolerance(dtype, xp, 1e-6, 1e-4) * np.linalg.norm(ref)
+    bound = math.sqrt(2 * tv_info["gap"]) + tolerance(dtype, xp, 1e-6, 1e-4) * np.linalg.norm(ref)
     assert np.linalg.norm(to_numpy(u) - ref) <= bound
     assert tv(make(f)) == pytest.approx(TV()(f), rel=tolerance(dtype, xp, 1e-12, 1e-5))
 
@@ -172,17 +172,17 @@ def test_weighted_tv_prox_scales_the_step():
 
 
 def test_errors_name_the_argument():
-    with pytest.raises(ValueError, match="tau must be > 0, got 0"):
+    with pytest.raises(ValueError, match="tau must be a finite number > 0, got 0"):
         TV().prox(np.ones((3, 3)), 0)
     with pytest.raises(ValueError, match=r"x has shape \(3, 4\), expected \(4, 3\)"):
         TV(shape=(4, 3)).prox(np.ones((3, 4)), 1.0)
-    with pytest.raises(ValueError, match="inner_tol must be > 0, got 0"):
+    with pytest.raises(ValueError, match="inner_tol must be a finite number > 0, got 0"):
         TV(inner_tol=0)
-    with pytest.raises(ValueError, match="inner_iters must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="inner_iters must be a positive int, got 0"):
         TV(inner_iters=0)
     with pytest.raises(ValueError, match="shape must be"):
         TV(shape=(0, 2))
-    with pytest.raises(ValueError, match="delta must be > 0, got -1"):
+    with pytest.raises(ValueError, match="delta must be a finite number > 0, got -1"):
         HuberTV((3, 3), delta=-1)
 
 

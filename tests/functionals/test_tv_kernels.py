@@ -1,30 +1,25 @@
-"""The compiled TV kernels (recon/functionals/tv_kernels.py) against the array-API path they replace."""
+"""The compiled TV kernels (recon/functionals/_tv_numba.py) against the array-API path they replace."""
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from recon.functionals import L21, TV, tv_kernels
+from recon._compiled import disabled, enabled
+from recon.functionals import L21, TV, _tv_numba
 
-pytestmark = pytest.mark.skipif(tv_kernels._iteration_kernel is None, reason="numba not installed")
+pytestmark = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 SHAPES = [(1, 2), (1, 7), (6, 1), (2, 3), (17, 12), (33, 40)]
 
 
-def _array_api_path(monkeypatch):
-    monkeypatch.setattr(tv_kernels, "_iteration_kernel", None)
-    monkeypatch.setattr(tv_kernels, "_project_kernel", None)
-
-
 def _prox_pair(monkeypatch, f, w, **options):
     fused = TV(**options)
-    u_fused = fused.prox(f, w)
-    with monkeypatch.context() as m:
-        _array_api_path(m)
+    u_fused, fused_info = fused.prox_with_info(f, w)
+    with disabled():
         plain = TV(**options)
-        u_plain = plain.prox(f, w)
-    return (u_fused, fused.last_inner), (u_plain, plain.last_inner)
+        u_plain, plain_info = plain.prox_with_info(f, w)
+    return (u_fused, fused_info), (u_plain, plain_info)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -50,13 +45,11 @@ def test_warm_start_and_convergence_agree(monkeypatch):
     rng = np.random.default_rng(2)
     f = rng.standard_normal((40, 30))
     fused, plain = TV(inner_tol=1e-6), TV(inner_tol=1e-6)
-    with monkeypatch.context() as m:
-        _array_api_path(m)
-        plain_out = [plain.prox(f + 0.01 * k, 0.5) for k in range(3)]
-        plain_its = plain.last_inner["iterations"]
-    fused_out = [fused.prox(f + 0.01 * k, 0.5) for k in range(3)]
-    assert fused.last_inner["iterations"] == plain_its
-    for a, b in zip(fused_out, plain_out):
+    with disabled():
+        plain_out = [plain.prox_with_info(f + 0.01 * k, 0.5) for k in range(3)]
+    fused_out = [fused.prox_with_info(f + 0.01 * k, 0.5) for k in range(3)]
+    assert fused_out[-1][1]["iterations"] == plain_out[-1][1]["iterations"]
+    for (a, _), (b, _) in zip(fused_out, plain_out):
         assert np.max(np.abs(a - b)) <= 1e-10
 
 
@@ -64,9 +57,9 @@ def test_warm_start_and_convergence_agree(monkeypatch):
 def test_single_pixel_prox_is_identity(dtype):
     f = np.full((1, 1), 0.3, dtype)
     tv = TV()
-    u = tv.prox(f, 2.0)
+    u, tv_info = tv.prox_with_info(f, 2.0)
     assert u.dtype == dtype and u[0, 0] == f[0, 0] and u is not f
-    assert tv.last_inner["converged"]
+    assert tv_info["converged"]
 
 
 def test_non_contiguous_input_is_handled():
@@ -83,7 +76,7 @@ def test_gap_terms_match_definitions():
     x, u = rng.standard_normal((9, 11)), rng.standard_normal((9, 11))
     p = rng.uniform(-0.5, 0.5, (2, 9, 11))
     for isotropic in (True, False):
-        tv_u, slack, fit = tv_kernels.gap_terms(x, u, p, isotropic)
+        tv_u, slack, fit = _tv_numba.gap_terms(x, u, p, isotropic)
         g = np.zeros((2, 9, 11))
         g[0, :-1] = np.diff(u, axis=0)
         g[1, :, :-1] = np.diff(u, axis=1)
@@ -97,10 +90,9 @@ def test_gap_terms_match_definitions():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_projection_matches_array_api_path(monkeypatch, dtype):
     x = np.random.default_rng(5).standard_normal((2, 13, 8)).astype(dtype)
-    fused = L21().prox_conj_into(x, 1.0, np.empty_like(x), scale=0.7)
-    with monkeypatch.context() as m:
-        _array_api_path(m)
-        plain = L21().prox_conj_into(x, 1.0, np.empty_like(x), scale=0.7)
+    fused = L21().project_into(x, np.empty_like(x), 0.7)
+    with disabled():
+        plain = L21().project_into(x, np.empty_like(x), 0.7)
     tol = 1e-6 if dtype == np.float32 else 1e-14
     assert fused.dtype == dtype
     assert np.max(np.abs(fused - plain)) <= tol
@@ -109,14 +101,14 @@ def test_projection_matches_array_api_path(monkeypatch, dtype):
 
 def test_projection_declines_what_it_cannot_do():
     x = np.zeros((3, 4, 4))
-    assert tv_kernels.project_pairs(x, np.empty_like(x), 1.0) is None  # three components
+    assert _tv_numba.project_pairs(x, np.empty_like(x), 1.0) is None  # three components
     y = np.zeros((2, 4, 8))[:, :, ::2]
-    assert tv_kernels.project_pairs(y, np.empty_like(y), 1.0) is None  # not contiguous
-    assert tv_kernels.project_pairs(np.zeros((2, 3), np.float32), np.zeros((2, 3)), 1.0) is None  # dtypes differ
+    assert _tv_numba.project_pairs(y, np.empty_like(y), 1.0) is None  # not contiguous
+    assert _tv_numba.project_pairs(np.zeros((2, 3), np.float32), np.zeros((2, 3)), 1.0) is None  # dtypes differ
 
 
 def test_recon_numba_0_disables_the_kernels():
-    code = ("from recon.functionals import tv_kernels as k; "
+    code = ("from recon.functionals import _tv_numba as k; "
             "print(k._iteration_kernel is None, k._project_kernel is None, k.available())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "RECON_NUMBA": "0"})

@@ -1,7 +1,7 @@
 """MultiConvolution test helpers: random kernels of mixed sizes, the standard-only path, a channel-dependent map."""
 import numpy as np
 
-from recon.operators import multiconv_cpu
+from recon.operators import multiconv as multiconv_module
 
 
 def _mixed_kernels(channels, sizes, seed=0):
@@ -11,12 +11,12 @@ def _mixed_kernels(channels, sizes, seed=0):
 
 def _standard(W, what, *args):
     """``what`` on the standard-only path (the planes path switched off)."""
-    saved = multiconv_cpu.usable
-    multiconv_cpu.usable = lambda *a: False
+    saved = multiconv_module.planes_usable
+    multiconv_module.planes_usable = lambda *a: False
     try:
         return getattr(W, what)(*args)
     finally:
-        multiconv_cpu.usable = saved
+        multiconv_module.planes_usable = saved
 
 
 def _channel_fn(z):

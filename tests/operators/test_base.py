@@ -76,3 +76,39 @@ def test_mixed_libraries_is_a_clear_error():
 
     with pytest.raises(TypeError, match="different libraries"):
         array_namespace(np.ones(2), xs.ones(2))
+
+
+def test_into_methods_are_forwarded_by_the_algebra(monkeypatch):
+    """``c * G``, ``G.T.T``, sums, compositions and stacks write into ``out`` like their ``__call__``; the
+    wrapped operator's own ``forward_into`` is reached (``1.0 * Gradient`` keeps the fast path)."""
+    from recon.operators import Gradient, Identity, stack
+
+    G = Gradient((6, 5))
+    calls = []
+    original = Gradient.forward_into
+
+    def spy(self, u, out, *, accumulate=False):
+        calls.append(accumulate)
+        return original(self, u, out, accumulate=accumulate)
+
+    monkeypatch.setattr(Gradient, "forward_into", spy)
+    rng = np.random.default_rng(0)
+    x, p = rng.standard_normal((6, 5)), rng.standard_normal((2, 6, 5))
+    (1.0 * G).forward_into(x, np.empty((2, 6, 5)), accumulate=True)
+    assert calls[0] is True  # 1.0 * G went straight to Gradient.forward_into, accumulating there
+    for op in (1.0 * G, 2.5 * G, G.T.T, G + G, G @ Identity((6, 5)), G - 0.5 * G):
+        out = np.empty((2, 6, 5))
+        assert op.forward_into(x, out) is out
+        np.testing.assert_allclose(out, op(x), rtol=1e-15, atol=1e-15)
+        acc = p.copy()
+        op.forward_into(x, acc, accumulate=True)
+        np.testing.assert_allclose(acc, p + op(x), rtol=1e-14, atol=1e-14)
+        back = np.empty((6, 5))
+        assert op.adjoint_into(p, back) is back
+        np.testing.assert_allclose(back, op.adjoint(p), rtol=1e-14, atol=1e-14)
+    K = stack([G, Identity((6, 5))])
+    out = (np.empty((2, 6, 5)), np.empty((6, 5)))
+    K.forward_into(x, out)
+    np.testing.assert_array_equal(out[1], x)
+    back = np.empty((6, 5))
+    np.testing.assert_allclose(K.T.forward_into((p, x), back), K.adjoint((p, x)), rtol=1e-14)

@@ -203,13 +203,13 @@ def test_motion_kernel_axes():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: gaussian_kernel(0.0), "sigma must be > 0, got 0.0"),
-        (lambda: gaussian_kernel(-1.0), "sigma must be > 0"),
+        (lambda: gaussian_kernel(0.0), "sigma must be a finite number > 0, got 0.0"),
+        (lambda: gaussian_kernel(-1.0), "sigma must be a finite number > 0"),
         (lambda: gaussian_kernel(1.0, size=4), "size must be a positive odd int, got 4"),
         (lambda: gaussian_kernel(1.0, ndim=0), "ndim must be"),
-        (lambda: disk_kernel(-0.5), "radius must be >= 0, got -0.5"),
-        (lambda: motion_kernel(0.5, 10), "length must be >= 1, got 0.5"),
-        (lambda: motion_kernel(3, float("nan")), "angle must be finite"),
+        (lambda: disk_kernel(-0.5), "radius must be a finite number >= 0, got -0.5"),
+        (lambda: motion_kernel(0.5, 10), "length must be a finite number >= 1, got 0.5"),
+        (lambda: motion_kernel(3, float("nan")), "angle must be a finite number"),
     ],
 )
 def test_kernel_bad_arguments(call, match):

@@ -4,11 +4,12 @@ import pytest
 
 from recon.backend import combine_into
 from recon.functionals import L2DataFidelity, L21
-from recon.operators import Gradient, gradient_kernels
+from recon._compiled import disabled, enabled
+from recon.operators import Gradient, _gradient_numba
 from recon.operators.base import dottest
 from recon.solvers import pdhg
 
-needs_numba = pytest.mark.skipif(gradient_kernels._forward_kernel is None, reason="numba not installed")
+needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 
 @needs_numba
@@ -19,12 +20,11 @@ def test_kernels_equal_array_api_path(monkeypatch, shape, dtype):
     G = Gradient(shape)
     u = rng.standard_normal(shape).astype(dtype)
     p = rng.standard_normal((2,) + shape).astype(dtype)
-    assert gradient_kernels.usable(G, u, p)
+    assert _gradient_numba.usable(G, u, p)
     fwd, adj = G.forward_into(u, np.empty_like(p)), G.adjoint_into(p, np.empty_like(u))
     acc = G.forward_into(u, p.copy(), accumulate=True)
-    with monkeypatch.context() as m:
-        m.setattr(gradient_kernels, "_forward_kernel", None)
-        assert not gradient_kernels.usable(G, u, p)
+    with disabled():
+        assert not _gradient_numba.usable(G, u, p)
         fwd0, adj0 = G.forward_into(u, np.empty_like(p)), G.adjoint_into(p, np.empty_like(u))
         acc0 = G.forward_into(u, p.copy(), accumulate=True)
     tol = 1e-6 if dtype == np.float32 else 1e-15
@@ -38,18 +38,18 @@ def test_kernels_equal_array_api_path(monkeypatch, shape, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_kernel_dot_test(dtype):
     G = Gradient((13, 8))
-    assert gradient_kernels.usable(G, np.zeros((13, 8), dtype), np.zeros((2, 13, 8), dtype))
+    assert _gradient_numba.usable(G, np.zeros((13, 8), dtype), np.zeros((2, 13, 8), dtype))
     assert dottest(G, dtype=dtype) <= (1e-10 if dtype == np.float64 else 1e-4)
 
 
 def test_non_contiguous_and_spacing_use_the_array_api_path():
     G = Gradient((6, 5), spacing=(1.0, 2.0))
     u = np.random.default_rng(1).standard_normal((6, 5))
-    assert not gradient_kernels.usable(G, u, np.empty((2, 6, 5)))
+    assert not _gradient_numba.usable(G, u, np.empty((2, 6, 5)))
     g = G.forward_into(u, np.empty((2, 6, 5)))
     assert np.allclose(g[1, :, :-1], np.diff(u, axis=1) / 2.0)
     view = np.random.default_rng(2).standard_normal((6, 10))[:, ::2]
-    assert not gradient_kernels.usable(Gradient((6, 5)), view, np.empty((2, 6, 5)))
+    assert not _gradient_numba.usable(Gradient((6, 5)), view, np.empty((2, 6, 5)))
     acc = Gradient((6, 5)).forward_into(view, np.ones((2, 6, 5)), accumulate=True)
     assert np.allclose(acc[0, :-1], 1.0 + np.diff(view, axis=0)) and np.allclose(acc[0, -1], 1.0)
 

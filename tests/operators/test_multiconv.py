@@ -1,5 +1,5 @@
 """MultiConvolution: adjoint, layerwise zero-padded correlation (scipy, torch), block splitting, errors;
-the NumPy planes path (multiconv_cpu) and its compiled im2col/col2im against the standard-only path; sandwich."""
+the NumPy planes path (_multiconv_planes) and its compiled im2col/col2im against the standard-only path; sandwich."""
 import threading
 
 import numpy as np
@@ -9,7 +9,8 @@ import scipy.signal as signal
 from recon.backend import to_numpy
 from recon.operators import MultiConvolution, dottest
 from recon.operators import multiconv as multiconv_module
-from recon.operators import multiconv_cpu
+from recon._compiled import disabled, enabled
+from recon.operators import _multiconv_planes
 from tests.helpers import tolerance
 from tests.helpers.multiconv import _channel_fn, _mixed_kernels, _standard
 
@@ -68,7 +69,7 @@ def test_row_blocks_give_the_same_result(monkeypatch):
     W = MultiConvolution(ks, u.shape)
     fwd, adj = W(u), W.adjoint(y)
     monkeypatch.setattr(multiconv_module, "_BLOCK_ELEMENTS", 1)  # one row at a time, both paths
-    monkeypatch.setattr(multiconv_cpu, "_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(_multiconv_planes, "_BLOCK_ELEMENTS", 1)
     W1 = MultiConvolution(ks, u.shape)
     assert np.allclose(W1(u), fwd, atol=1e-12)
     assert np.allclose(W1.adjoint(y), adj, atol=1e-12)
@@ -119,7 +120,7 @@ def test_wrong_input_shape_names_argument():
 
 
 # -- the NumPy planes path against the standard-only path ------------------------------------------
-needs_numba = pytest.mark.skipif(multiconv_cpu._im2col_kernel is None, reason="numba not installed or RECON_NUMBA=0")
+needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or RECON_NUMBA=0")
 
 # (channels, kernel sizes): mixed sizes put the 3x3 layers' taps inside a radius-2 padding
 LAYOUTS = [((1, 4, 8, 6), (5, 5, 5)), ((1, 3, 2), (3, 5)), ((2, 3, 4), (5, 3)), ((1, 2), (1,)), ((3, 1), (7,))]
@@ -132,14 +133,14 @@ SHAPES = [(1, 1), (2, 3), (7, 4), (13, 9), (4, 17)]
 @pytest.mark.parametrize("blocks", ["default", "one row"])
 def test_planes_path_equals_standard_path(layout, shape, dtype, blocks, monkeypatch):
     if blocks == "one row":
-        monkeypatch.setattr(multiconv_cpu, "_BLOCK_ELEMENTS", 1)
+        monkeypatch.setattr(_multiconv_planes, "_BLOCK_ELEMENTS", 1)
     channels, sizes = layout
     ks = [k.astype(dtype) for k in _mixed_kernels(channels, sizes)]
     W = MultiConvolution(ks, shape)
     rng = np.random.default_rng(1)
     x = rng.standard_normal(W.shape_in).astype(dtype)
     y = rng.standard_normal(W.shape_out).astype(dtype)
-    assert multiconv_cpu.usable(x, ks)
+    assert _multiconv_planes.usable(x, ks)
     tol = 1e-5 if dtype == np.float32 else 1e-13
     # twice each, interleaved: the planes are reused, so stale padding would show on the second round
     for _ in range(2):
@@ -160,10 +161,9 @@ def test_compiled_im2col_col2im_equal_numpy_fallback(layout, dtype, monkeypatch)
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal(W.shape_in).astype(dtype), rng.standard_normal(W.shape_out).astype(dtype)
     compiled = W(x), W.adjoint(y), W.sandwich(x, _channel_fn)
-    monkeypatch.setattr(multiconv_cpu, "_im2col_kernel", None)
-    monkeypatch.setattr(multiconv_cpu, "_col2im_kernel", None)
-    W0 = MultiConvolution(ks, (11, 6))
-    fallback = W0(x), W0.adjoint(y), W0.sandwich(x, _channel_fn)
+    with disabled():
+        W0 = MultiConvolution(ks, (11, 6))
+        fallback = W0(x), W0.adjoint(y), W0.sandwich(x, _channel_fn)
     for a, b in zip(compiled, fallback):
         assert a.dtype == dtype
         assert np.max(np.abs(a - b)) <= (1e-5 if dtype == np.float32 else 1e-13) * max(1.0, np.max(np.abs(b)))

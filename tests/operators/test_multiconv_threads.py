@@ -5,15 +5,15 @@ import threading
 import numpy as np
 import pytest
 
-from recon.operators import MultiConvolution, block_threads, dottest, multiconv_cpu
+from recon.operators import MultiConvolution, block_threads, dottest, _multiconv_planes
 from tests.helpers.multiconv import _channel_fn, _mixed_kernels, _standard
 
 
 @pytest.fixture
 def three_threads(monkeypatch):
     """Every image parallel, small blocks, three threads whatever the BLAS says."""
-    monkeypatch.setattr(multiconv_cpu, "_PARALLEL_PIXELS", 0)
-    monkeypatch.setattr(multiconv_cpu, "_BLOCK_ELEMENTS", 1)  # one row a block: many blocks to share
+    monkeypatch.setattr(_multiconv_planes, "_PARALLEL_PIXELS", 0)
+    monkeypatch.setattr(_multiconv_planes, "_BLOCK_ELEMENTS", 1)  # one row a block: many blocks to share
     monkeypatch.setattr(block_threads, "blas_threads", lambda: 3)
 
 
@@ -135,7 +135,7 @@ def test_single_threaded_blas_says_when_it_could_not():
 
 def test_without_threadpoolctl_everything_runs_on_the_calling_thread(monkeypatch):
     monkeypatch.setattr(block_threads, "_controller", [None])
-    monkeypatch.setattr(multiconv_cpu, "_PARALLEL_PIXELS", 0)
+    monkeypatch.setattr(_multiconv_planes, "_PARALLEL_PIXELS", 0)
     assert block_threads.blas_threads() == 1
     with block_threads.single_threaded_blas():
         pass

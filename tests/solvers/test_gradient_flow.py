@@ -27,7 +27,7 @@ def test_eigenfunction_decays_linearly():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="dt must be > 0"):
+    with pytest.raises(ValueError, match="dt must be a finite number > 0"):
         gradient_flow(L1(), np.ones(3), dt=0.0)
     with pytest.raises(ValueError, match="null space"):
         gradient_flow(L1(), np.ones(3), dt=0.1, subtract_mean=True)

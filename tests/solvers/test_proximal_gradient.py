@@ -152,7 +152,7 @@ def test_progress_bar_runs(solver):
         (dict(step=-0.1), "step must be a finite number > 0, got -0.1"),
         (dict(step=float("nan")), "step must be a finite number > 0"),
         (dict(record_every=0), "record_every must be a positive int, got 0"),
-        (dict(backtracking="yes"), "backtracking must be None, True or False, got 'yes'"),
+        (dict(backtracking="yes"), "backtracking must be one of \\(None, True, False\\), got 'yes'"),
     ],
 )
 @pytest.mark.parametrize("solver", SOLVERS)

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..backend import compiled
+from .._compiled import compiled, enabled
 
 __all__ = ["kernels"]
 
@@ -223,6 +223,8 @@ _sweep_jit = _project_jit = _threshold_jit = None
 def kernels():
     """``(run, gap_terms)`` compiled by numba, or ``None`` without numba (or with ``RECON_NUMBA=0``)."""
     global _sweep_jit, _project_jit, _threshold_jit
+    if not enabled():
+        return None
     if not _COMPILED:
         sweep, project, threshold = compiled(_step), compiled(_project_simplex_step), compiled(_simplex_threshold)
         if sweep is None or project is None or threshold is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import compiled
+from .._compiled import enabled, lazy
 
 __all__ = ["usable", "forward", "adjoint"]
 
@@ -58,14 +58,14 @@ def _adjoint(p0, p1, out):
                 out[i, j] += p0[i - 1, j] - p0[i, j]
 
 
-_forward_kernel = compiled(_forward)
-_adjoint_kernel = compiled(_adjoint)
+_forward_kernel = lazy(_forward)
+_adjoint_kernel = lazy(_adjoint)
 
 
 def usable(gradient, image, field) -> bool:
     """Whether the kernels apply: numba present, 2-D unit spacing, NumPy C-contiguous, one float dtype."""
     return (
-        _forward_kernel is not None
+        _forward_kernel is not None and enabled()
         and len(gradient.shape_in) == 2
         and gradient.spacing == (1.0, 1.0)
         and type(image) is np.ndarray and type(field) is np.ndarray

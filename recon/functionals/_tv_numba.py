@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import compiled
+from .._compiled import enabled, lazy
 
 __all__ = ["iteration", "gap_terms", "project_pairs", "available"]
 
@@ -111,15 +111,15 @@ def _project_pairs_in_place(x0, x1, radius):
         x1[i] = b * f
 
 
-_iteration_kernel = compiled(_iteration)
-_project_kernel = compiled(_project_pairs)
-_project_in_place_kernel = compiled(_project_pairs_in_place)
-_gap_kernel = compiled(_gap_terms)
+_iteration_kernel = lazy(_iteration)
+_project_kernel = lazy(_project_pairs)
+_project_in_place_kernel = lazy(_project_pairs_in_place)
+_gap_kernel = lazy(_gap_terms)
 
 
 def available(*arrays) -> bool:
     """Whether the kernels can run on these arrays: numba present, NumPy, 2-D, C-contiguous, float32/64."""
-    if _iteration_kernel is None:
+    if _iteration_kernel is None or not enabled():
         return False
     first = arrays[0]
     for a in arrays:
@@ -147,7 +147,7 @@ def project_pairs(x, out, radius):
     ``x`` and ``out``: NumPy, C-contiguous, shape ``(2, ...)``, one float dtype; returns ``None`` (and
     does nothing) when the kernel is unavailable for them, so the caller takes its own path.
     """
-    if _project_kernel is None or type(x) is not np.ndarray or type(out) is not np.ndarray:
+    if _project_kernel is None or not enabled() or type(x) is not np.ndarray or type(out) is not np.ndarray:
         return None
     dtype = x.dtype
     if x.shape[0] != 2 or out.shape != x.shape or out.dtype != dtype or not (dtype == np.float32 or dtype == np.float64) \

@@ -35,7 +35,7 @@ import threading
 
 import numpy as np
 
-from ..backend import compiled
+from .._compiled import enabled, lazy
 from . import block_threads
 
 __all__ = ["Planes", "usable", "forward", "adjoint", "sandwich"]
@@ -73,8 +73,8 @@ def _col2im(z, q0, offsets, dst):
                 d[j] += s[j]
 
 
-_im2col_kernel = compiled(_im2col)
-_col2im_kernel = compiled(_col2im)
+_im2col_kernel = lazy(_im2col)
+_col2im_kernel = lazy(_col2im)
 
 
 def usable(x, kernels) -> bool:
@@ -164,7 +164,7 @@ class Planes:
         """The shifted copies of the block at ``q0`` in scratch ``s``: ``(c_in K^2, length)``."""
         src, offsets = self.inputs[layer], self.offsets[layer]
         cols = s.cols[: offsets.size * src.shape[0] * length].reshape(-1, length)
-        if _im2col_kernel is not None:
+        if _im2col_kernel is not None and enabled():
             _im2col_kernel(src, q0, offsets, cols)
         else:
             cols3 = cols.reshape(src.shape[0], offsets.size, length)
@@ -179,7 +179,7 @@ class Planes:
         z = s.cols[: self.mats_t[layer].shape[0] * length].reshape(-1, length)
         np.matmul(self.mats_t[layer], v, out=z)
         with self.col2im_lock:  # neighbouring blocks add into 2R common rows
-            if _col2im_kernel is not None:
+            if _col2im_kernel is not None and enabled():
                 _col2im_kernel(z, q0, offsets, dst)
             else:
                 z = z.reshape(dst.shape[0], offsets.size, length)

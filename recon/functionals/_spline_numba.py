@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import compiled
+from .._compiled import enabled, lazy
 
 __all__ = ["usable", "scaled_rows"]
 
@@ -50,14 +50,22 @@ def _scaled_rows(z, out, mul, shift, a, b, last, scale, rows):
                 oc[j] = (a[k] + coord[j] * b[k]) * inv
 
 
-_scaled_rows_kernel = compiled(_scaled_rows)
+_scaled_rows_kernel = lazy(_scaled_rows)
+
+
+def scaled_rows_kernel():
+    """The compiled row kernel ``(rows, out, mul, shift, a, b, last, s, row_index)``, or ``None`` when kernels are off.
+
+    For callers outside recon.functionals (the torch training code) that drive the kernel themselves.
+    """
+    return _scaled_rows_kernel if _scaled_rows_kernel is not None and enabled() else None
 
 
 def usable(z, scale) -> bool:
     """Whether :func:`scaled_rows` applies: numba present, NumPy float arrays of one dtype, ``z`` C-contiguous
     with at least one axis, ``scale`` one value per index of ``z``'s first axis (shape ``(C, 1, ...)``)."""
     return (
-        _scaled_rows_kernel is not None
+        _scaled_rows_kernel is not None and enabled()
         and type(z) is np.ndarray and type(scale) is np.ndarray
         and z.dtype in (np.float32, np.float64) and scale.dtype == z.dtype
         and z.ndim >= 1 and z.flags.c_contiguous
