@@ -1,4 +1,5 @@
-"""The README's promises: the quick start is two commands (CI runs the second), the example runs."""
+"""The README's promises: the quick start is install+demo, the test command and the slow-test command (CI runs
+the last two), the example runs."""
 import subprocess
 from pathlib import Path
 
@@ -19,15 +20,16 @@ def _readme_blocks(lang):
     return blocks
 
 
-def test_readme_quick_start_is_two_commands_and_ci_runs_the_second():
+def test_readme_quick_start_is_three_commands_and_ci_runs_the_tests():
     quick = _readme_blocks("bash")[0]
-    assert len(quick) == 2, quick
+    assert len(quick) == 3, quick
     assert quick[0].startswith("pip install . && recon demo")
     run = subprocess.run(["bash", str(ROOT / ".ci" / "run"), "--print-command"], capture_output=True, text=True,
                          timeout=30, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == quick[1]
     assert "pytest" in quick[1]
+    assert "pytest" in quick[2] and "-m slow" in quick[2]
 
 
 def test_readme_example_runs(capsys):
