@@ -44,9 +44,6 @@ def objective(u, f, w=WEIGHT):
     return w * float(np.sum(np.hypot(gx, gy))) + 0.5 * float(np.sum((u - f) ** 2))
 
 
-def inner_info(tv):
-    """The TV object's report on its last prox (empty where it no longer keeps one)."""
-    return dict(getattr(tv, "last_inner", None) or {})
 
 
 def best_time(fn, repeat):
@@ -77,10 +74,10 @@ def main(argv=None):
     ref_tv = TV(inner_tol=1e-7, inner_iters=100000, warm_start=False)
     f_dev = to_backend(f)
     t0 = time.perf_counter()
-    u_star = to_host(ref_tv.prox(f_dev, WEIGHT))
+    u_star, ref_info = ref_tv.prox_with_info(f_dev, WEIGHT)
+    u_star = to_host(u_star)
     ref_time = time.perf_counter() - t0
     phi_star = objective(u_star, f)
-    ref_info = inner_info(ref_tv)
     sk_tight = denoise_tv_chambolle(f, weight=WEIGHT, eps=1e-7, max_num_iter=100000)
     results = [{
         "case": "reference", **describe(), "size": args.size, "objective": phi_star,
@@ -98,11 +95,10 @@ def main(argv=None):
         fd, fd_dev = f.astype(name), to_backend(f, dtype=name)
 
         def run_recon(tol, fd_dev=fd_dev):
-            tv = TV(inner_tol=tol, warm_start=False)
-            return tv.prox(fd_dev, WEIGHT), tv
+            return TV(inner_tol=tol, warm_start=False).prox_with_info(fd_dev, WEIGHT)
 
-        t_recon, (u, tv) = best_time(lambda: run_recon(TARGET), args.repeat)
-        u, info = to_host(u), inner_info(tv)
+        t_recon, (u, info) = best_time(lambda: run_recon(TARGET), args.repeat)
+        u = to_host(u)
         eps, sk_gap = 2e-4, np.inf
         while eps > 1e-9:
             sk_gap = rel_gap(denoise_tv_chambolle(fd, weight=WEIGHT, eps=eps, max_num_iter=100000))
@@ -121,8 +117,8 @@ def main(argv=None):
         })
         print(json.dumps(results[-1]), flush=True)
 
-        t_recon_def, (u_def, tv_def) = best_time(lambda: run_recon(TV().inner_tol), args.repeat)
-        u_def, info_def = to_host(u_def), inner_info(tv_def)
+        t_recon_def, (u_def, info_def) = best_time(lambda: run_recon(TV().inner_tol), args.repeat)
+        u_def = to_host(u_def)
         t_sk_def, u_sk_def = best_time(lambda fd=fd: denoise_tv_chambolle(fd, weight=WEIGHT), args.repeat)
         results.append({
             "case": f"tv_denoise_{args.size}_defaults", **describe(), "dtype": name, "recon_inner_tol": TV().inner_tol,

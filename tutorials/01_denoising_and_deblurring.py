@@ -36,8 +36,10 @@ clean = recon.data.camera()[:: 512 // size, :: 512 // size]
 # %%
 noisy = clean + 0.1 * rng.standard_normal(clean.shape)
 tv = TV(inner_tol=1e-4, inner_iters=5000)
-results = {w: tv.prox(noisy, w) for w in (0.02, 0.08, 0.3)}
-print("certificate of the last prox:", tv.last_inner)
+results, certificates = {}, {}
+for w in (0.02, 0.08, 0.3):
+    results[w], certificates[w] = tv.prox_with_info(noisy, w)  # the prox and its duality-gap certificate
+print("certificate of the prox at weight 0.3:", certificates[0.3])
 fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
 axes[0].imshow(noisy, cmap="gray", vmin=0, vmax=1)
 axes[0].set_title(f"noisy, PSNR {recon.metrics.psnr(noisy, clean):.1f} dB")
