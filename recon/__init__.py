@@ -9,4 +9,5 @@ __version__ = "0.1.0"
 
 from . import backend, functionals, operators, solvers  # noqa: E402
 from . import ct, data, io, metrics, ptycho  # noqa: E402
+from . import learned  # noqa: E402  (no torch: the trainers import it when used)
 from .apps import deblur, denoise, fuse  # noqa: E402

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .weights import project_activation
+from .parametrization import project_activation
 
 __all__ = ["TorchRidge", "train_crr", "to_regularizer"]
 

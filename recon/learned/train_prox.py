@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .train import TorchRidge, _torch
-from .weights import project_activation
+from .parametrization import project_activation
 
 __all__ = ["train_crr_prox", "prox_batch"]
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from .train import _backward_kernel, _torch, conv_transpose, convolve
 from .train_prox import _cg, _images, _sample, prox_batch
-from .weights import _SCALING_EPS, NORM_SHAPE, _NoiseScaling, project_activation, unit_norm
+from .parametrization import NORM_SHAPE, SCALING_EPS as _SCALING_EPS, NoiseScaling as _NoiseScaling, project_activation, unit_norm
 
 __all__ = ["TorchWCRR", "train_wcrr", "to_regularizer"]
 

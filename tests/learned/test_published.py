@@ -26,8 +26,8 @@ def wcrr():
     pytest.importorskip("torch")
     from recon.learned import published_regularizer
 
-    # the same object recon.denoise(reg="wcrr") uses (loaded once: the power method takes 10-60 s)
-    return published_regularizer("wcrr")
+    # the same object recon.denoise(reg="wcrr-published") uses (loaded once: the power method takes 10-60 s)
+    return published_regularizer("wcrr-published")
 
 
 def denoise_set12(reg, sigma255, images=range(1, 13), seed=0):
