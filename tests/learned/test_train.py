@@ -53,7 +53,7 @@ def test_train_smoke_checkpoint_and_resume(tmp_path):
 @pytest.mark.parametrize("sizes", [((4, 1, 5, 5), (8, 4, 5, 5), (6, 8, 5, 5)), ((3, 1, 3, 3), (2, 3, 7, 7))])
 def test_conv_transpose_is_the_adjoint_of_the_chain(sizes):
     """conv2d with flipped, channel-swapped kernels is conv_transpose2d: dot test, values, kernel gradients."""
-    from recon.learned.train import conv_transpose
+    from recon.learned.torch_ops import conv_transpose
     gen = torch.Generator().manual_seed(3)
     ws = [torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True) for s in sizes]
     x = torch.randn(2, 1, 11, 9, dtype=torch.float64, generator=gen)

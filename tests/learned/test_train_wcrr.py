@@ -7,9 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 from recon.functionals import RidgeRegularizer  # noqa: E402
 from recon.learned import load_npz, save_npz  # noqa: E402
-from recon.learned.train_prox import _cg, prox_batch  # noqa: E402
-from recon.learned.train_wcrr import TorchWCRR, to_regularizer, train_wcrr  # noqa: E402
-from recon.learned.weights import project_activation  # noqa: E402
+from recon.learned.implicit import cg, prox_batch  # noqa: E402
+from recon.learned.train_wcrr import train_wcrr  # noqa: E402
+from recon.learned.wcrr_model import TorchWCRR, to_regularizer  # noqa: E402
+from recon.learned.parametrization import project_activation  # noqa: E402
 
 
 def _model(rho=1.0, seed=0, dtype="float64"):
@@ -99,7 +100,7 @@ def test_implicit_gradient_matches_finite_differences(rho):
 
     _, z = loss()
     d = model.slopes(model.conv(z))
-    v, _ = _cg(lambda u: u + model.conv_t(d * model.conv(u)).detach(), 2 * (z - x) / z.numel(), 1e-12, 2000)
+    v, _ = cg(lambda u: u + model.conv_t(d * model.conv(u)).detach(), 2 * (z - x) / z.numel(), 1e-12, 2000)
     model.zero_grad()
     torch.autograd.backward(model.grad(z), grad_tensors=-v)
     checks = [(model.weights[1], (1, 0, 1, 2)), (model.weights[0], (0, 0, 2, 1)), (model.cvx, (18,)),
