@@ -34,7 +34,7 @@ def test_projection_gives_an_admissible_convex_model():
     assert float(model.weights[0].detach().sum(dim=(1, 2, 3)).abs().max()) < 1e-12
 
 
-@pytest.mark.slow
+# fast enough for the fast suite: a few steps of a 1 -> 2 -> 4 channel model on 24x24 images
 def test_train_smoke_checkpoint_and_resume(tmp_path):
     images = tmp_path / "imgs"
     images.mkdir()

@@ -216,7 +216,7 @@ def test_ema_is_the_running_average_of_the_iterates_and_is_what_is_kept(tmp_path
         train_wcrr(folder, steps=2, ema=0.5, checkpoint=plain, **kw)
 
 
-@pytest.mark.slow
+# fast enough for the fast suite: a few steps of a 1 -> 2 -> 4 channel model on 24x24 images
 def test_train_wcrr_runs_keeps_the_model_class_resumes_and_round_trips(tmp_path):
     folder = _folder(tmp_path)
     ck = tmp_path / "ck.pt"
