@@ -13,8 +13,10 @@ accelerated gradient with restart, tol 1e-4).  Prints one JSON line.
 
 Ridge regularizer against TV (issue 6, "beat TV by >= 0.5 dB")::
 
-    python examples/eval_ridge_set12.py --versus-tv deblur ../shared/data/images/set12 recon/learned/models/crr_cpu55min.npz
-    python examples/eval_ridge_set12.py --versus-tv ct ../shared/data/images/set12 wcrr-published --methods tv-converged,ridge
+    python examples/eval_ridge_set12.py --versus-tv deblur ../shared/data/images/set12 \
+        recon/learned/models/crr_cpu55min.npz
+    python examples/eval_ridge_set12.py --versus-tv ct ../shared/data/images/set12 wcrr-published \
+        --methods tv-converged,ridge
     python examples/eval_ridge_set12.py --versus-tv ct-phantom - crr-published --methods tv-converged,ridge
 
 * ``deblur``: 128×128 crops of Set12 (the centre of each image), Gaussian blur of standard

@@ -10,7 +10,8 @@ Usage (resumes from the checkpoint when re-run; ``--export-only`` just exports i
     python examples/train_wcrr.py ../shared/data/images/bsd400-train run/wcrr.pt run/wcrr.npz \
         [--minutes 55] [--threads 1] [--rho 1] [--export-only]
 
-Recipe (:func:`recon.learned.train_wcrr.train_wcrr` with :class:`~recon.learned.train_wcrr.WCRRConfig`, the authors' multi-noise objective): every
+Recipe (:func:`recon.learned.train_wcrr.train_wcrr` with :class:`~recon.learned.train_wcrr.WCRRConfig`, the
+authors' multi-noise objective): every
 patch gets its own noise level, uniform in [0, 30]/255; the denoiser trained is the one
 :func:`recon.denoise` runs, argmin ½‖x − y‖² + R_σ(x) (accelerated gradient, relative change 1e-3),
 differentiated implicitly (conjugate gradients, relative residual 1e-2); MSE loss, batches of 32

@@ -6,13 +6,13 @@ import math
 from ..backend import array_namespace, asarray, check_finite, is_numpy
 from ..functionals.base import Zero
 from ..functionals.data import L2DataFidelity
+from ..functionals.ridge import RidgeRegularizer
 from ..functionals.tikhonov import Tikhonov
 from ..functionals.tv import TV
 from ..operators.convolution import Convolution
 from ..operators.gradient import Gradient
-from ..solvers.proximal_gradient import fista
-from ..functionals.ridge import RidgeRegularizer
 from ..solvers import monotone_apg
+from ..solvers.proximal_gradient import fista
 from .denoise import RIDGE, WaveletL1, check_image, check_reg, check_weight, finish_result, ridge_at_noise_level
 
 __all__ = ["deblur"]

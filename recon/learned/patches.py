@@ -19,7 +19,10 @@ def read_images(folder):
 
 
 def sample_patches(images, size, count, rng, *, augment=True):
-    """``count`` random ``size`` × ``size`` patches ``(count, 1, size, size)``; ``augment``: the square's 8 symmetries."""
+    """``count`` random ``size`` × ``size`` patches ``(count, 1, size, size)``.
+
+    ``augment``: each in one of the eight symmetries of the square (rotations, flips), drawn from ``rng``.
+    """
     out = np.empty((count, 1, size, size), dtype=np.float32)
     for n in range(count):
         img = images[rng.integers(len(images))]

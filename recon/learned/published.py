@@ -119,8 +119,8 @@ def _monotone_clip(coefficients):
 def _load_crr_original(path, config, state, backend, dtype, L, norm_iters, lmbd, mu):
     net, act = config["net_params"], config["activation_params"]
     kernels = []
-    for l in range(len(net["channels"]) - 1):
-        k = state[f"conv_layer.conv_layers.{l}.parametrizations.weight.original"]
+    for layer in range(len(net["channels"]) - 1):
+        k = state[f"conv_layer.conv_layers.{layer}.parametrizations.weight.original"]
         kernels.append(k - k.mean(axis=(1, 2, 3), keepdims=True))
     channels, knots, r = int(net["channels"][-1]), int(act["n_knots"]), float(act["knots_range"])
     coefficients = state["activation.coefficients_vect"]
@@ -198,10 +198,10 @@ def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, n
                          f"(config keys {sorted(config)}, state keys {sorted(state)[:6]})")
     n_layers = len(config["multi_convolution"]["num_channels"]) - 1
     kernels = []
-    for l in range(n_layers):
-        key = f"conv_layer.conv_layers.{l}.weight"
-        k = state.get(key, state.get(f"conv_layer.conv_layers.{l}.parametrizations.weight.original"))
-        if l == 0:  # the zero-mean parametrisation of the first layer
+    for layer in range(n_layers):
+        key = f"conv_layer.conv_layers.{layer}.weight"
+        k = state.get(key, state.get(f"conv_layer.conv_layers.{layer}.parametrizations.weight.original"))
+        if layer == 0:  # the zero-mean parametrisation of the first layer
             k = k - k.mean(axis=(1, 2, 3), keepdims=True)
         kernels.append(k)
     if L is None:

@@ -7,7 +7,8 @@ r"""The WCRR-NN model of the published checkpoints as a torch module, and its ex
 
 :math:`\varphi_{\text{cvx}}, \varphi_{\text{ccv}}` odd linear splines of slopes in [0, 1] with flat
 ends, :math:`\mu > 0`, :math:`\rho = 1` (WCRR) or 0 (convex CRR), noise scaling
-:math:`s_c(\sigma) = \exp(S_c(255\sigma)) / (255\sigma + 10^{-5})` (:class:`~recon.learned.parametrization.NoiseScaling`).
+:math:`s_c(\sigma) = \exp(S_c(255\sigma)) / (255\sigma + 10^{-5})`
+(:class:`~recon.learned.parametrization.NoiseScaling`).
 
 * :func:`TorchWCRR`: the module (trained by :func:`~recon.learned.train_wcrr.train_wcrr`).
 * :func:`to_regularizer`: its :class:`~recon.functionals.RidgeRegularizer` (NumPy, ``noise_scaling`` set).
@@ -210,7 +211,8 @@ def start_from(init, rho, sigma_max):
     from ..functionals.ridge import RidgeRegularizer
 
     if not isinstance(init, RidgeRegularizer):
-        raise TypeError(f"init must be a RidgeRegularizer (e.g. recon.learned.load_npz(path)), got {type(init).__name__}")
+        raise TypeError("init must be a RidgeRegularizer (e.g. recon.learned.load_npz(path)), "
+                        f"got {type(init).__name__}")
     ns = init.noise_scaling
     if not isinstance(ns, NoiseScaling) or abs(ns.unit - UNIT) > 1e-12 or ns.x_min != 0.0 \
             or abs(ns.x_max - sigma_max / UNIT) > 1e-9:
@@ -223,7 +225,8 @@ def start_from(init, rho, sigma_max):
     d = np.diff(c) / step
     floor = -float(rho)
     if d.min() < floor - 1e-9:
-        raise ValueError(f"init's activation has slope {d.min():.6g} < {floor:g}: not a model of this class (rho={rho})")
+        raise ValueError(f"init's activation has slope {d.min():.6g} < {floor:g}: not a model of this class "
+                         f"(rho={rho})")
     learned = init.extras.get("mu", init.extras.get("meta", {}).get("mu_learned"))
     mu = max(float(learned or 0.0), float(d.max()), 1e-12)
     c_cvx = np.concatenate([[0.0], np.cumsum(np.maximum(d, 0.0)) * step]) / mu

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from recon.learned.train import TorchRidge, to_regularizer  # noqa: E402
 from recon.learned.implicit import cg, prox_batch  # noqa: E402
+from recon.learned.train import TorchRidge, to_regularizer  # noqa: E402
 from recon.learned.train_prox import train_crr_prox  # noqa: E402
 
 
