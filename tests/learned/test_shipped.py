@@ -145,3 +145,13 @@ def test_unit_norm_divides_w_back_to_norm_one():
     assert unit_norm(out) is out and unit_norm(reg) is reg  # already ||W|| <= 1: unchanged
     with pytest.raises(TypeError, match="reg"):
         unit_norm("wcrr")
+
+
+def test_recon_learned_after_a_plain_import_recon_imports_no_torch():
+    code = ("import sys, recon\n"
+            "reg = recon.learned.load_shipped('crr')\n"
+            "print('torch' in sys.modules, type(reg).__name__)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "RidgeRegularizer"]
