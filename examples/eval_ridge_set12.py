@@ -2,8 +2,8 @@
 
 Denoising PSNR (the model cards)::
 
-    python examples/eval_ridge_set12.py ../shared/data/images/set12 crr 25           # published convex model
-    python examples/eval_ridge_set12.py ../shared/data/images/set12 data/crr_cpu55min.npz 25
+    python examples/eval_ridge_set12.py ../shared/data/images/set12 crr-published 25  # published convex model
+    python examples/eval_ridge_set12.py ../shared/data/images/set12 recon/learned/models/crr_cpu55min.npz 25
     python examples/eval_ridge_set12.py ../shared/data/images/set12 ../shared/data/weights/crr-nn/Sigma_25_t_10 25 \
         11.3137 16   # an original CRR-NN checkpoint folder, with the denoiser's lambda and mu
 
@@ -13,9 +13,11 @@ accelerated gradient with restart, tol 1e-4).  Prints one JSON line.
 
 Ridge regularizer against TV (issue 6, "beat TV by >= 0.5 dB")::
 
-    python examples/eval_ridge_set12.py --versus-tv deblur ../shared/data/images/set12 data/crr_cpu55min.npz
-    python examples/eval_ridge_set12.py --versus-tv ct ../shared/data/images/set12 wcrr --methods tv-converged,ridge
-    python examples/eval_ridge_set12.py --versus-tv ct-phantom - crr --methods tv-converged,ridge
+    python examples/eval_ridge_set12.py --versus-tv deblur ../shared/data/images/set12 \
+        recon/learned/models/crr_cpu55min.npz
+    python examples/eval_ridge_set12.py --versus-tv ct ../shared/data/images/set12 wcrr-published \
+        --methods tv-converged,ridge
+    python examples/eval_ridge_set12.py --versus-tv ct-phantom - crr-published --methods tv-converged,ridge
 
 * ``deblur``: 128×128 crops of Set12 (the centre of each image), Gaussian blur of standard
   deviation 1.5 px (periodic, the model the solver uses), Gaussian noise of standard deviation
@@ -32,7 +34,7 @@ Tuning, on a held-out image only (Set12 ``01``, or the disks phantom), then the 
 are used unchanged on the others.  The weight of every method by one rule: a grid with ratio 2
 around a starting guess (5 points for TV, 3 for the ridge weight at each noise level), extended
 by factors of 2 while the best value sits at the grid's edge (so the optimum is bracketed), then
-the two ratio-√2 neighbours of the best.  The published models (``MODEL`` = ``crr``/``wcrr``)
+the two ratio-√2 neighbours of the best.  The published models (``MODEL`` = ``crr-published``/``wcrr-published``)
 also have the noise level S (``at_noise_level(S/255)``): without ``--sigma`` it is tuned on the
 same image, over ``--sigmas`` (default 5, 10, 15, 20, 25, 30), the grid extended by its end
 steps while the best S sits at an end (halving below the first step, down to 1; up to 60; the
@@ -46,7 +48,8 @@ evaluations of an earlier run's output instead of recomputing them (same task, m
 relative gap 1e-8, FISTA to relative change 1e-7 or 1000 iterations; CT: as above) and ``ridge``.
 ``MODEL`` is a ``.npz`` (recon's own weights: a WCRR one, ``rho`` 1 in its meta, stands in for
 ``wcrr``, any other for ``crr``; one with a noise scaling has its S tuned like the published models)
-or ``crr``/``wcrr`` (published).
+or a name of :data:`recon.learned.NAMES`: ``crr``/``wcrr`` (the models recon ships), ``crr-published``/
+``wcrr-published`` (the authors' checkpoints: torch and the shared data folder).
 """
 import json
 import math
@@ -59,7 +62,7 @@ import numpy as np
 
 from recon import ct, data, deblur, denoise, metrics
 from recon.io import read_image
-from recon.learned import load_npz
+from recon.learned import load_npz, load_shipped
 from recon.operators import Convolution
 from recon.operators.convolution import gaussian_kernel
 
@@ -227,12 +230,13 @@ def _tune(task, method, solve, clean, reg, start, sigma, sigmas, reuse=(), model
 
 
 def _preload_published(name):
-    """The published checkpoint in ``weights._loaded`` (its power iteration once, timed apart)."""
+    """The published checkpoint ``name`` ("crr-published" or "wcrr-published"; its power iteration timed apart)."""
     import recon.learned.weights as weights
 
     t0 = time.perf_counter()
-    weights.published_regularizer(name)
+    reg = weights.published_regularizer(name)
     print(json.dumps({"stage": "load", "model": name, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+    return reg
 
 
 def _versus_tv(task, folder, model, methods, sigma, sigmas, options, reuse=()):
@@ -240,14 +244,12 @@ def _versus_tv(task, folder, model, methods, sigma, sigmas, options, reuse=()):
 
     if model.endswith(".npz"):
         reg = load_npz(model)
-        ridge = "wcrr" if reg.extras["meta"].get("rho", 0) else "crr"
-        weights._loaded[ridge] = reg  # what reg=ridge / method=ridge use, whatever is installed
         if reg.noise_scaling is None:  # trained at one noise level: no S to tune
             sigmas = None
-    else:
-        ridge = model
-        if "ridge" in methods:
-            _preload_published(model)
+    else:  # a name: "crr"/"wcrr" (shipped) or "crr-published"/"wcrr-published"
+        reg = load_shipped(model) if model in ("crr", "wcrr") else _preload_published(model)
+    ridge = "wcrr" if reg.extras.get("rho", reg.extras.get("meta", {}).get("rho", 0)) else "crr"
+    weights._loaded[ridge] = reg  # method=ridge ("crr"/"wcrr" in CT) runs this model in this process
     kind = "ct" if task.startswith("ct") else task
     if task == "ct-phantom":
         tune_img, report = data.disks(CROP, dtype="float32"), {"shepp_logan": data.shepp_logan(CROP, dtype="float32")}

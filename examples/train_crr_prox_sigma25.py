@@ -12,7 +12,7 @@ batches of 32 random 40×40 patches (flips, rotations) of 392 BSD images, 8 held
 (96×96 centre crops, prox to 1e-4, every 100 steps; the best state is kept); Adam, learning rates
 5e-3 (kernels), 5e-5 (spline), 5e-3 (log scales), 1e-2 (log λ), decaying tenfold over the run.
 These defaults are the recipe of ``data/crr_sigma25_prox_cpu55min.npz``, the ``reg="crr"`` fallback
-until the multi-noise ``data/crr_cpu55min.npz`` (``examples/train_wcrr.py --rho 0``) replaced it; its
+until the multi-noise ``recon/learned/models/crr_cpu55min.npz`` (``examples/train_wcrr.py --rho 0``) replaced it; its
 model card, with the measurements, is in git history; ``--batch``, ``--lr`` … override them and are recorded in the ``.npz``.
 λ is folded into the activation on export, so the ``.npz`` is used with weight 1.  A log of every
 step goes to the checkpoint's folder (``<checkpoint>.log.jsonl``).

@@ -14,6 +14,7 @@ decays them tenfold over the ``STEPS``).  Prints the validation PSNR (mean and Ï
 8 held-out BSD crops of that recipe) after step 1 (``STEPS`` = 1, ``LR_SCALE`` ~ 0: the published model
 itself) or every ``--validate-every`` steps.  Needs torch and the shared data folder.
 
+The start is ``init=load_published(folder)`` (:func:`~recon.learned.wcrr_model.start_from` splits its activation).
 ``--random-kernels`` starts the convolutions from the trainer's random draw instead and learns only them,
 holding the published activation, noise scaling and Î¼ fixed (their rates 0): can this budget learn W
 when the rest of the model is the authors'?  ``--batch`` sets the batch (default 32).
@@ -25,8 +26,9 @@ import time
 import numpy as np
 import torch
 
-import recon.learned.train_wcrr as trainer
-from recon.learned import weights
+from recon.functionals import RidgeRegularizer
+from recon.learned import load_published
+from recon.learned.train_wcrr import WCRRConfig, train_wcrr
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -42,42 +44,32 @@ if __name__ == "__main__":
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    config, state = weights._read(args.checkpoint_folder)
-    if float(config.get("rho_wcvx", 1)) != 0:
+    published = load_published(args.checkpoint_folder)  # ||W|| = 1 by the authors' 200 power steps
+    if published.extras["rho"] != 0:
         raise SystemExit("checkpoint_folder must hold a convex model (rho_wcvx = 0), e.g. crr-nn-wcrr-repo")
-    kernels = []
-    for layer in range(len(config["multi_convolution"]["num_channels"]) - 1):
-        k = state.get(f"conv_layer.conv_layers.{layer}.weight",
-                      state.get(f"conv_layer.conv_layers.{layer}.parametrizations.weight.original"))
-        kernels.append(k - k.mean(axis=(1, 2, 3), keepdims=True) if layer == 0 else k)
-    kernels[0] = kernels[0] / math.sqrt(weights._power_method(kernels, 200))  # ||W|| = 1, as load_published
-    spline = config["spline_activation"]
-    mu = math.exp(float(state["mu_"]))
-    print(f"published: mu {mu:.4g}, noise-scaling splines {state['spline_scaling.coefficients'].shape}", flush=True)
-
-    build = trainer.TorchWCRR
-
-    def published(start_kernels, *_, **__):  # train_wcrr builds its start through TorchWCRR: hand it the
-        # published model (with train_wcrr's own random kernels under --random-kernels)
-        return build(start_kernels if args.random_kernels else kernels,
-                     state["activation_cvx.coefficients"].reshape(-1), state["activation_ccv.coefficients"].reshape(-1),
-                     mu, state["spline_scaling.coefficients"],
-                     x_min=spline["x_min"], x_max=spline["x_max"], rho=0.0, sigma_max=config["noise_range"][1] / 255)
-
-    trainer.TorchWCRR = published
-    start = time.time()
+    print(f"published: mu {published.extras['mu']:.4g}, noise-scaling splines "
+          f"{published.noise_scaling.coefficients.shape}", flush=True)
+    config = WCRRConfig(rho=0.0, batch=args.batch, validate_every=args.validate_every)
+    start = published
+    if args.random_kernels:  # train_wcrr's own random draw for W (its first use of the seed), the rest published
+        rng = np.random.default_rng(config.seed)
+        kernels = [rng.standard_normal((co, ci, config.size, config.size)) / (config.size * math.sqrt(ci))
+                   for ci, co in zip(config.channels[:-1], config.channels[1:])]
+        start = RidgeRegularizer(kernels, published.activation, noise_scaling=published.noise_scaling,
+                                 norm_shape=published.norm_shape)
+        start.extras = dict(published.extras)
+    t0 = time.time()
 
     def log(entry):
         if "validation_psnr" in entry:
             print(f"step {entry['step']}: validation {entry['validation_psnr']:.3f} dB "
-                  f"({', '.join(f'{s:.3f}' for s in entry['validation_per_sigma'])}), {time.time() - start:.0f} s",
+                  f"({', '.join(f'{s:.3f}' for s in entry['validation_per_sigma'])}), {time.time() - t0:.0f} s",
                   flush=True)
 
     s = args.lr_scale
     t = 0.0 if args.random_kernels else s
-    _, history = trainer.train_wcrr(args.images, steps=args.steps, rho=0.0, validate_every=args.validate_every,
-                                    batch=args.batch, lr=5e-3 * s, lr_spline=5e-5 * t, lr_scaling=5e-3 * t,
-                                    lr_mu=1e-2 * t, log=log)
+    _, history = train_wcrr(args.images, config, steps=args.steps, init=start, lr=5e-3 * s, lr_spline=5e-5 * t,
+                            lr_scaling=5e-3 * t, lr_mu=1e-2 * t, log=log)
     train = history["train"]
     print(f"{len(train)} steps, {train[-1]['seconds'] / len(train):.2f} s/step, "
           f"mean forward iterations {np.mean([h['forward'] for h in train]):.0f}, final mu {train[-1]['mu']:.4g}")

@@ -1,15 +1,17 @@
 """Train a WCRR-NN (or, with ``--rho 0``, a convex CRR-NN) for all noise levels σ ∈ [0, 30]/255 (CPU, ≤ 60 minutes).
 
-Both models recon ships were made with it: ``data/wcrr_cpu55min.npz`` and, with
+Both models recon ships were made with it: ``recon/learned/models/wcrr_cpu55min.npz`` and, with
 ``--rho 0 --batch 64 --mu 100 --lr-mu 0 --lr-spline 0`` (μ and the Huber-shaped φ_cvx held, W and the noise
-scaling learnt; 40 minutes), ``data/crr_cpu55min.npz`` (their model cards give the commands and the Set12 PSNR).
+scaling learnt; 40 minutes), ``recon/learned/models/crr_cpu55min.npz`` (their model cards, the ``.md`` beside
+each, give the commands and the Set12 PSNR).
 
 Usage (resumes from the checkpoint when re-run; ``--export-only`` just exports it)::
 
-    python examples/train_wcrr.py ../shared/data/images/bsd400-train run/wcrr.pt data/wcrr_cpu55min.npz \
+    python examples/train_wcrr.py ../shared/data/images/bsd400-train run/wcrr.pt run/wcrr.npz \
         [--minutes 55] [--threads 1] [--rho 1] [--export-only]
 
-Recipe (:func:`recon.learned.train_wcrr.train_wcrr`, the authors' multi-noise objective): every
+Recipe (:func:`recon.learned.train_wcrr.train_wcrr` with :class:`~recon.learned.train_wcrr.WCRRConfig`, the
+authors' multi-noise objective): every
 patch gets its own noise level, uniform in [0, 30]/255; the denoiser trained is the one
 :func:`recon.denoise` runs, argmin ½‖x − y‖² + R_σ(x) (accelerated gradient, relative change 1e-3),
 differentiated implicitly (conjugate gradients, relative residual 1e-2); MSE loss, batches of 32
@@ -22,13 +24,14 @@ scaling: ``recon.learned.load_npz(path).at_noise_level(sigma)``, or ``recon.deno
 A log of every step goes to ``<checkpoint>.log.jsonl``.
 
 ``--ema 0.99`` validates, keeps and exports a moving average of the iterates instead of the last one
-(Polyak–Ruppert averaging); on this recipe it gave the same model (``data/crr_cpu55min.md``), so it is off by default.
+(Polyak–Ruppert averaging); on this recipe it gave the same model (``recon/learned/models/crr_cpu55min.md``), so it is off by default.
 
 To train longer than one sitting, continue from an export with a fresh optimiser and smaller rates::
 
     python examples/train_wcrr.py IMAGES run2.pt run2.npz --init run1.npz --lr-scale 0.3 [same flags as run 1]
 """
 import argparse
+import dataclasses
 import json
 import math
 import time
@@ -37,13 +40,10 @@ from pathlib import Path
 import torch
 
 from recon.learned import load_npz, save_npz
-from recon.learned.train_wcrr import to_regularizer, train_wcrr
+from recon.learned.train_wcrr import WCRRConfig, to_regularizer, train_wcrr
 
-CONFIG = dict(batch=32, patch=40, sigma_max=30 / 255, mu=20.0, scale=5.0, init_clip=0.002, scaling_knots=11, lr=5e-3,
-              lr_spline=5e-5, lr_concave=None, lr_scaling=5e-3, lr_mu=1e-2, decay=0.1, channels=(1, 4, 8, 60), size=5, knots=101,
-              x_range=0.1, forward_tol=1e-3, forward_iters=300, backward_tol=1e-2, backward_iters=50,
-              validation_images=8, validation_crop=96, validate_every=100, checkpoint_every=25, seed=0, rho=1.0,
-              ema=None)
+RECIPE = WCRRConfig(init_clip=0.002)  # the library's defaults but the published convex model's start for phi_cvx
+CONFIG = {k: v for k, v in dataclasses.asdict(RECIPE).items() if k != "validation_sigmas"}  # what the meta records
 TUNABLE = ("rho", "batch", "lr", "lr_spline", "lr_concave", "lr_scaling", "lr_mu", "decay", "mu", "scale", "init_clip",
            "seed", "ema")
 
@@ -84,8 +84,9 @@ if __name__ == "__main__":
     if args.init:
         init = load_npz(args.init)
         recipe["init"] = str(args.init)
-    config = dict(recipe, init=init, time_limit=args.minutes * 60, steps=0 if args.export_only else None)
-    model, history = train_wcrr(args.images, checkpoint=args.checkpoint, log=log, **config)
+    config = dataclasses.replace(RECIPE, **{k: v for k, v in recipe.items() if k != "init"})
+    model, history = train_wcrr(args.images, config, init=init, time_limit=args.minutes * 60,
+                                steps=0 if args.export_only else None, checkpoint=args.checkpoint, log=log)
     wall = time.perf_counter() - start
     reg = to_regularizer(model)
     train = history["train"]

@@ -12,8 +12,10 @@
 #   $\min_x \tfrac12\|x - y\|^2 + R(x)$, is then still a convex problem with a unique solution.
 #
 # Both were trained by recon itself on BSD patches for every noise level $\sigma \in [0, 30]/255$ and ship
-# in `data/` (the model cards there give the commands and Set12 PSNR). They need neither torch nor the
-# shared data folder. Run as a script or open with jupytext; figures go to `tutorial-figures/`.
+# inside the package (`recon/learned/models/`, the model cards there give the commands and Set12 PSNR); they
+# are what `reg="crr"` / `reg="wcrr"` mean, and need neither torch nor the shared data folder. Run as a
+# script or open with jupytext; figures go to `tutorial-figures/`. `RECON_TUTORIAL_QUICK=1` runs every step
+# on a 48×48 crop with fewer noise levels and iterations (the test suite's quick run; about 10× faster).
 
 # %%
 import os
@@ -25,13 +27,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import recon
-from recon.learned import load_npz
-from recon.learned.weights import shipped_path
+from recon.learned import load_shipped
 from recon.operators import gaussian_kernel
 
 out = os.environ.get("RECON_TUTORIAL_OUT", "tutorial-figures")
 os.makedirs(out, exist_ok=True)
-size = int(os.environ.get("RECON_TUTORIAL_SIZE", "128"))
+quick = os.environ.get("RECON_TUTORIAL_QUICK", "0") not in ("", "0")
+size = int(os.environ.get("RECON_TUTORIAL_SIZE", "48" if quick else "128"))
+trials = 20 if quick else 100  # random pairs of the convexity check
+tol = 1e-3 if quick else None  # the ridge denoiser's stopping tolerance (None: recon.denoise's 1e-4)
+deblur_iters = 40 if quick else 300  # recon.deblur's default is 300
 rng = np.random.default_rng(0)
 i0, j0 = min(60, 512 - size), min(190, 512 - size)  # a native-resolution crop: the models saw unscaled photos
 clean = np.asarray(recon.data.camera()[i0 : i0 + size, j0 : j0 + size], dtype=np.float64)
@@ -41,9 +46,8 @@ def psnr(x):
     return recon.metrics.psnr(x, clean, data_range=1.0)
 
 
-# `reg="crr"` in recon.denoise takes the published checkpoint when it can read it; load the shipped
-# files directly so this tutorial shows the same models everywhere.
-models = {name: load_npz(shipped_path(name), dtype="float64") for name in ("crr", "wcrr")}
+# `reg="crr"` in recon.denoise is this very model (float32 kernels); load both as float64 to look inside.
+models = {name: load_shipped(name, dtype="float64") for name in ("crr", "wcrr")}
 for name, reg in models.items():
     n = sum(k.size for k in reg.kernels)
     print(f"{name}: {reg.channels} channels, {n} filter weights, ||W|| = {reg.w_norm:.6f}, "
@@ -86,7 +90,7 @@ fig.savefig(f"{out}/03_profiles.png", dpi=80)
 # statements; here we count how often each inequality is violated).
 
 # %%
-def midpoint_violations(f, trials=100, n=32):
+def midpoint_violations(f, n=32):
     bad = 0
     for _ in range(trials):  # a noisy patch of the image against uniform noise
         i, j = rng.integers(0, size - n, 2)
@@ -96,11 +100,11 @@ def midpoint_violations(f, trials=100, n=32):
 
 
 crr25, wcrr25 = (models[n].at_noise_level(25 / 255) for n in ("crr", "wcrr"))
-print("CRR, R:              ", midpoint_violations(crr25), "violations in 100 pairs")
+print("CRR, R:              ", midpoint_violations(crr25), f"violations in {trials} pairs")
 print("WCRR slopes below 0 on", int(np.sum(models["wcrr"].activation.slopes < 0)), "of",
       models["wcrr"].activation.slopes.size, "intervals")
 print("WCRR, R + |x|^2 / 2: ", midpoint_violations(lambda u: wcrr25(u) + 0.5 * float(np.sum(u * u))),
-      "violations in 100 pairs")
+      f"violations in {trials} pairs")
 
 # %% [markdown]
 # ## 3. Denoising at three noise levels
@@ -109,18 +113,18 @@ print("WCRR, R + |x|^2 / 2: ", midpoint_violations(lambda u: wcrr25(u) + 0.5 * f
 # the usual "σ = 25" on a $[0, 1]$ image. TV gets the best of a small weight grid *on this very image*,
 # an oracle choice that flatters it; the learned models get no tuning at all. On this 128×128 crop the
 # three end up within about 0.2 dB of each other. The authors' published weights (loaded with
-# `recon.learned.load_published`) denoise Set12 0.4–1.5 dB better than these (`data/*.md`): a CPU hour
-# of training is not their GPU budget.
+# `recon.learned.load_published`, or `reg="wcrr-published"`) denoise Set12 0.4–1.5 dB better than these
+# (the model cards): a CPU hour of training is not their GPU budget.
 
 # %%
 rows = []
 shown = {}
-for s255 in (5, 15, 25):
+for s255 in ((15, 25) if quick else (5, 15, 25)):
     s = s255 / 255
     noisy = clean + s * rng.standard_normal(clean.shape)
     tv = max((recon.denoise(noisy, "tv", weight=w) for w in s * np.array([0.5, 0.8, 1.2, 1.8])), key=psnr)
-    x_crr = recon.denoise(noisy, reg=models["crr"], sigma=s)
-    x_wcrr = recon.denoise(noisy, reg=models["wcrr"], sigma=s)
+    x_crr = recon.denoise(noisy, reg=models["crr"], sigma=s, tol=tol)
+    x_wcrr = recon.denoise(noisy, reg=models["wcrr"], sigma=s, tol=tol)
     rows.append((s255, psnr(noisy), psnr(tv), psnr(x_crr), psnr(x_wcrr)))
     shown[s255] = (noisy, tv, x_crr, x_wcrr)
 print(" sigma  noisy     TV    CRR   WCRR   (PSNR, dB)")
@@ -142,8 +146,8 @@ fig.savefig(f"{out}/03_denoising.png", dpi=80)
 
 # %%
 noisy15 = clean + 15 / 255 * rng.standard_normal(clean.shape)
-assumed = np.arange(5, 31, 2.5)
-curves = {n: [psnr(recon.denoise(noisy15, reg=models[n], sigma=a / 255)) for a in assumed] for n in models}
+assumed = np.arange(5, 31, 10 if quick else 2.5)
+curves = {n: [psnr(recon.denoise(noisy15, reg=models[n], sigma=a / 255, tol=tol)) for a in assumed] for n in models}
 fig, ax = plt.subplots(figsize=(5, 3.6))
 for n, c in curves.items():
     ax.plot(assumed, c, "o-", label=n)
@@ -166,9 +170,9 @@ print("best assumed sigma:", {n: float(assumed[int(np.argmax(c))]) for n, c in c
 kernel = gaussian_kernel(1.5)
 A = recon.operators.Blur(kernel, clean.shape)
 blurred = A(clean) + 0.01 * rng.standard_normal(clean.shape)
-tv = max((recon.deblur(blurred, kernel, "tv", weight=w) for w in (2e-4, 3.5e-4, 7e-4)), key=psnr)
-x_crr = recon.deblur(blurred, kernel, reg=models["crr"], weight=0.16, sigma=1.25 / 255)
-x_wcrr = recon.deblur(blurred, kernel, reg=models["wcrr"], weight=0.16, sigma=1.25 / 255)
+tv = max((recon.deblur(blurred, kernel, "tv", weight=w, iters=deblur_iters) for w in (2e-4, 3.5e-4, 7e-4)), key=psnr)
+x_crr = recon.deblur(blurred, kernel, reg=models["crr"], weight=0.16, sigma=1.25 / 255, iters=deblur_iters)
+x_wcrr = recon.deblur(blurred, kernel, reg=models["wcrr"], weight=0.16, sigma=1.25 / 255, iters=deblur_iters)
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
 for ax, img, title in zip(axes, (blurred, tv, x_crr, x_wcrr), ("blurred", "TV (oracle weight)", "CRR-NN",
                                                                 "WCRR-NN")):

@@ -6,14 +6,14 @@ import math
 from ..backend import array_namespace, asarray, check_finite, is_numpy
 from ..functionals.base import Zero
 from ..functionals.data import L2DataFidelity
+from ..functionals.ridge import RidgeRegularizer
 from ..functionals.tikhonov import Tikhonov
 from ..functionals.tv import TV
 from ..operators.convolution import Convolution
 from ..operators.gradient import Gradient
+from ..solvers import monotone_apg
 from ..solvers.proximal_gradient import fista
-from ..functionals.ridge import RidgeRegularizer
-from .denoise import RIDGE, WaveletL1, _finish, check_image, check_reg, check_weight, ridge_at_noise_level
-from .ridge_solve import monotone_apg
+from .denoise import RIDGE, WaveletL1, check_image, check_reg, check_weight, finish_result, ridge_at_noise_level
 
 __all__ = ["deblur"]
 
@@ -39,8 +39,8 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
     ``"wavelet"``      :math:`\ell^1` of db4 detail coefficients    prox of :math:`\ell^1\circ W`, exact for
                                                                     orthogonal :math:`W` (:class:`WaveletL1`)
     ``"tikhonov"``     :math:`\|\nabla x\|_2^2`                     added to the smooth part (gradient)
-    ``"crr"``,         learned ridge regularizer (published         added to the smooth part (gradient
-    ``"wcrr"``         weights, noise level ``sigma``)              :math:`W^\top\sigma(Wx)`); see below
+    ``"crr"``,         learned ridge regularizer (the models        added to the smooth part (gradient
+    ``"wcrr"``         recon ships, noise level ``sigma``)          :math:`W^\top\sigma(Wx)`); see below
     a Functional       ``reg``                                      prox if it has one, else gradient
     =================  ===========================================  =====================================
 
@@ -53,7 +53,9 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
         Point-spread function, same number of dimensions as ``y``, finite, positive sum (e.g.
         :func:`~recon.operators.convolution.gaussian_kernel`).  It is converted to ``y``'s library
         if it comes from another one (a small, explicit copy).
-    reg : {"tv", "tikhonov", "wavelet"} or Functional, default "tv"
+    reg : {"tv", "tikhonov", "wavelet", "crr", "wcrr", "crr-published", "wcrr-published"} or Functional
+        The prior (default "tv"); the names as in :func:`~recon.apps.denoise.denoise`: ``"crr"`` and
+        ``"wcrr"`` are always the models recon ships, ``"*-published"`` the authors' checkpoints.
     weight : float, default 1e-3
         :math:`\lambda \ge 0`.  Deblurring needs far smaller weights than denoising, since
         :math:`\|k*x - y\|` is small already for a blurry :math:`x`: ``1e-3`` to ``1e-2`` for TV
@@ -88,7 +90,7 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
     with :math:`g = 0` and step :math:`1/(\|A\|^2 + \lambda L_R)`.  CRR-NN (convex): FISTA with
     adaptive restart, converging to a minimiser.  WCRR (any ridge regularizer with
     ``weak_convexity > 0``; the objective may be non-convex): the monotone accelerated proximal
-    gradient of Li & Lin (2015), :func:`recon.apps.ridge_solve.monotone_apg`: an extrapolated step
+    gradient of Li & Lin (2015), :func:`recon.solvers.monotone_apg`: an extrapolated step
     is accepted only if it decreases the objective sufficiently, else the plain gradient step from
     the current iterate is taken.  The objective is non-increasing and, if it is bounded below,
     every accumulation point of the iterates is a critical point (:math:`\nabla f(x^\star) = 0`).
@@ -144,7 +146,7 @@ def deblur(y, kernel, reg="tv", *, weight: float = 1e-3, sigma: float | None = N
         result = monotone_apg(f, g, x0, iters=iters, tol=tol, progress=progress, callback=callback)
     else:
         result = fista(f, g, x0, iters=iters, tol=tol, progress=progress, callback=callback)
-    return _finish(result.x, y, result, return_result)
+    return finish_result(result.x, y, result, return_result)
 
 
 def _check_kernel(kernel, y, xp):

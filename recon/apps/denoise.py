@@ -22,8 +22,8 @@ from ..solvers.result import Result
 
 __all__ = ["denoise", "WaveletL1", "REGULARIZERS"]
 
-REGULARIZERS = ("tv", "tikhonov", "wavelet", "crr", "wcrr")
-RIDGE = ("crr", "wcrr")
+RIDGE = ("crr", "wcrr", "crr-published", "wcrr-published")  # recon.learned.NAMES
+REGULARIZERS = ("tv", "tikhonov", "wavelet", *RIDGE)
 
 
 def check_image(y, name: str = "y"):
@@ -76,8 +76,8 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
     ``"wavelet"``      :math:`\ell^1` of db4 detail coefficients   soft thresholding (:class:`WaveletL1`), exact
     ``"crr"``,         learned ridge regularizer                   accelerated gradient with adaptive restart,
     ``"wcrr"``         :math:`\sum_c\sum_p\psi_c((Wx)_{c,p})`       :meth:`RidgeRegularizer.prox
-                       (convex CRR-NN / weakly convex WCRR,        <recon.functionals.RidgeRegularizer.prox>`
-                       published weights, noise level ``sigma``)   (stops on relative change ``tol``)
+                       (convex CRR-NN / weakly convex WCRR that    <recon.functionals.RidgeRegularizer.prox>`
+                       recon ships, noise level ``sigma``)         (stops on relative change ``tol``)
     a Functional       ``reg`` itself                              ``reg.prox(y, weight)``; if ``reg`` has only
                                                                    a gradient, :func:`~recon.solvers.fista`
     =================  ==========================================  ==========================================
@@ -87,8 +87,8 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
     y : array
         Noisy image (any dimension for ``"tv"``/``"tikhonov"``), float32 or float64, finite;
         NumPy, CuPy or any array-API library (``"wavelet"``: NumPy only).
-    reg : {"tv", "tikhonov", "wavelet"} or Functional, default "tv"
-        The prior :math:`R`.
+    reg : {"tv", "tikhonov", "wavelet", "crr", "wcrr", "crr-published", "wcrr-published"} or Functional
+        The prior :math:`R` (default "tv").
     weight : float, optional
         :math:`\lambda \ge 0`, in units of the image values: for an image in :math:`[0, 1]` with
         noise of standard deviation :math:`\sigma`, TV and wavelet weights near :math:`\sigma` are a
@@ -99,11 +99,11 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
         Noise standard deviation in the units of the image (25/255 for the usual ":math:`\sigma = 25`"
         on a [0, 1] image).  Required by ``"crr"``/``"wcrr"`` and by a
         :class:`~recon.functionals.RidgeRegularizer` with a noise scaling (it sets the per-channel
-        scales :math:`s_c(\sigma)`); ignored otherwise.  ``"crr"``/``"wcrr"`` read the published
-        checkpoints from the shared data folder when it exists and ``torch`` is installed (loaded
-        once); otherwise they use the models recon trained and ships in ``data/``: a CRR-NN
-        and a WCRR-NN, both trained for :math:`\sigma \in [0, 30]/255`
-        (:func:`recon.learned.weights.ridge_regularizer`).
+        scales :math:`s_c(\sigma)`); ignored otherwise.  ``"crr"``/``"wcrr"`` are always the models
+        recon trained and ships (package data, no torch): a CRR-NN and a WCRR-NN, both trained for
+        :math:`\sigma \in [0, 30]/255`.  The authors' published checkpoints load only when named,
+        ``"crr-published"``/``"wcrr-published"`` (torch and the shared data folder), or as an
+        instance from :func:`recon.learned.load_published` (:mod:`recon.learned.weights`).
     iters : int, optional
         Iteration budget of the solve: inner primal-dual iterations (TV, default 500), CG iterations
         (Tikhonov, default 200), FISTA iterations (smooth Functional, default 500).
@@ -155,7 +155,7 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
     if ridge:
         reg = ridge_at_noise_level(reg, sigma, like=y)
     if weight == 0:
-        return _finish(xp.asarray(y, copy=True), y, Result(xp.asarray(y, copy=True), 0, True,
+        return finish_result(xp.asarray(y, copy=True), y, Result(xp.asarray(y, copy=True), 0, True,
                                                             message="weight = 0: x = y"), return_result)
     if reg == "tv":
         result = _tv(y, weight, iters, tol)
@@ -172,11 +172,11 @@ def denoise(y, reg="tv", *, weight: float | None = None, sigma: float | None = N
                         message=f"ridge prox: accelerated gradient with restart, {k} iterations")
     else:
         result = _functional(y, reg, weight, iters, tol, progress, callback)
-    return _finish(result.x, y, result, return_result)
+    return finish_result(result.x, y, result, return_result)
 
 
 def ridge_at_noise_level(reg, sigma, like=None):
-    """The RidgeRegularizer behind ``reg`` ("crr", "wcrr" or an instance) at noise level ``sigma``.
+    """The RidgeRegularizer behind ``reg`` (a name of :data:`RIDGE` or an instance) at noise level ``sigma``.
 
     For a name, the kernels are put in the array library of ``like`` (the image), as recon does
     for everything it creates; an instance is used as given (see :meth:`RidgeRegularizer.to`).
@@ -184,7 +184,7 @@ def ridge_at_noise_level(reg, sigma, like=None):
     if isinstance(reg, str):
         from ..learned.weights import ridge_regularizer
 
-        reg = ridge_regularizer(reg, like=like)  # published checkpoint if readable, else recon's shipped file
+        reg = ridge_regularizer(reg, like=like)  # loaded once per process
     if reg.noise_scaling is None:
         return reg
     if sigma is None:
@@ -196,7 +196,8 @@ def ridge_at_noise_level(reg, sigma, like=None):
     return reg.at_noise_level(sigma)
 
 
-def _finish(x, y, result, return_result):
+def finish_result(x, y, result, return_result):
+    """``x`` in ``y``'s dtype, stored in ``result``; the Result if ``return_result``, else the array."""
     xp = array_namespace(y)
     if x.dtype != y.dtype:
         x = xp.astype(x, y.dtype)

@@ -14,167 +14,22 @@ Training (Goujon et al. 2023, CRR-NN): learn :math:`W` and a non-decreasing acti
 maps noisy patches :math:`y = x + \sigma n` to their clean versions :math:`x` in the mean squared
 sense.  After each optimiser step the parameters are projected back onto the model class: zero-mean
 first-layer kernels, activation slopes clipped to :math:`[0, 1]` with flat ends and odd symmetry
-(:func:`~recon.learned.weights.project_activation`), :math:`\|W\| = 1` by a few power steps, so
+(:func:`~recon.learned.parametrization.project_activation`), :math:`\|W\| = 1` by a few power steps, so
 the step :math:`\alpha = 1/(1 + \lambda)` is admissible.  This is a CPU recipe sized for minutes,
 not the authors' full recipe (GPU, 6000 batches of 128 patches).
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from .weights import project_activation
+from .loop import TrainingRun, check_budget
+from .parametrization import project_activation
+from .patches import read_images, sample_patches
+from .torch_ops import activation_nograd, compiled_ready, conv_transpose, convolve, require_torch, spline_activation
 
-__all__ = ["TorchRidge", "train_crr", "to_regularizer"]
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("recon.learned.train needs torch: pip install 'recon[learn]'") from err
-    return torch
-
-
-_POOL = []
-
-
-def _compiled_activation(model, z):
-    """``model.activation(z)`` by the compiled spline kernel, or ``None`` where it does not apply."""
-    from ..functionals import spline_kernels
-
-    torch = _torch()
-    if (spline_kernels._scaled_rows_kernel is None or z.device.type != "cpu" or z.ndim != 4
-            or z.dtype not in (torch.float32, torch.float64) or not z.is_contiguous() or z.requires_grad):
-        return None
-    zn = z.numpy()
-    dtype = zn.dtype
-    c = model.coefficients.detach().double().cpu().numpy()
-    d = np.diff(c)
-    a = (c[:-1] - np.arange(c.size - 1) * d).astype(dtype)
-    b = d.astype(dtype)
-    scale = model.scale.detach().double().cpu().numpy().reshape(-1)
-    batch, channels = zn.shape[:2]
-    rows = zn.reshape(batch * channels, -1)
-    s = np.tile(scale, batch).astype(dtype)
-    mul = (np.tile(scale, batch) / model.step).astype(dtype)
-    out = np.empty_like(rows)
-    shift, last = dtype.type(-model.x_min / model.step), dtype.type(c.size - 2)
-    kernel = spline_kernels._scaled_rows_kernel
-    zero_rows = np.zeros(batch * channels, np.int64)
-    workers = max(1, min(torch.get_num_threads(), batch))
-    if workers == 1:
-        kernel(rows, out, mul, shift, a, b, last, s, zero_rows)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        if not _POOL or _POOL[0]._max_workers < workers:
-            _POOL[:] = [ThreadPoolExecutor(workers)]
-        cuts = [channels * (batch * k // workers) for k in range(workers + 1)]
-        jobs = [_POOL[0].submit(kernel, rows[i:j], out[i:j], mul[i:j], shift, a, b, last, s[i:j],
-                                   zero_rows[i:j])
-                for i, j in zip(cuts[:-1], cuts[1:]) if j > i]
-        for job in jobs:
-            job.result()
-    return torch.from_numpy(out.reshape(zn.shape))
-
-
-def _activation_backward(z, g, mul, shift, c, last, scale, channels, inv_h, grad_z, grad_c, grad_s):
-    """Backward of ``phi(s z)/s`` on rows ``(B C, n)`` (row r is channel ``r % channels``), one pass.
-
-    ``grad_z = g phi'(s z)``; ``grad_c[k], grad_c[k+1] += g (1 - f)/s, g f/s`` (``f`` the position in
-    segment ``k``, outside [0, 1] on the linear extension, as in the forward formula); ``grad_s[ch] +=
-    g (phi'(s z) z - phi(s z)/s)``, the derivative with respect to ``log s``.
-    """
-    for r in range(z.shape[0]):
-        ch = r % channels
-        m = mul[ch]
-        inv = 1 / scale[ch]
-        acc = 0.0
-        for j in range(z.shape[1]):
-            t = z[r, j] * m + shift
-            u = t if t > 0 else 0 * t
-            u = u if u < last else last
-            k = int(u)
-            f = t - k
-            d = c[k + 1] - c[k]
-            slope = d * inv_h
-            gj = g[r, j]
-            grad_z[r, j] = gj * slope
-            grad_c[k] += gj * (1 - f) * inv
-            grad_c[k + 1] += gj * f * inv
-            acc += gj * (slope * z[r, j] - (c[k] + f * d) * inv)
-        grad_s[ch] += acc
-
-
-_BACKWARD = []
-
-
-def _backward_kernel():
-    if not _BACKWARD:
-        from ..backend import compiled
-
-        _BACKWARD.append(compiled(_activation_backward))
-    return _BACKWARD[0]
-
-
-def _activation_function():
-    """A ``torch.autograd.Function``: the activation with compiled forward and backward (CPU, numba)."""
-    torch = _torch()
-
-    class _Activation(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, z, coefficients, log_scale, model):
-            out = _compiled_activation(model, z.detach())
-            ctx.save_for_backward(z, coefficients, log_scale)
-            ctx.model = model
-            return out
-
-        @staticmethod
-        def backward(ctx, g):
-            z, coefficients, log_scale = ctx.saved_tensors
-            model = ctx.model
-            zn = z.detach().contiguous().numpy()
-            dtype = zn.dtype
-            batch, channels = zn.shape[:2]
-            rows = zn.reshape(batch * channels, -1)
-            gn = g.detach().contiguous().numpy().reshape(rows.shape).astype(dtype, copy=False)
-            scale = torch.exp(log_scale.detach()).double().numpy().reshape(-1)
-            c = coefficients.detach().double().numpy()
-            grad_z = np.empty_like(rows)
-            grad_c = np.zeros(c.size, np.float64)
-            grad_s = np.zeros(channels, np.float64)
-            _backward_kernel()(rows, gn, (scale / model.step).astype(dtype), dtype.type(-model.x_min / model.step),
-                               c.astype(dtype), dtype.type(c.size - 2), scale.astype(dtype), channels,
-                               dtype.type(1 / model.step), grad_z, grad_c, grad_s)
-            return (torch.from_numpy(grad_z.reshape(zn.shape)), torch.from_numpy(grad_c).to(coefficients.dtype),
-                    torch.from_numpy(grad_s).to(log_scale.dtype).view(log_scale.shape), None)
-
-    return _Activation
-
-
-def convolve(x, weights):
-    """The chain of 'same' zero-padded correlations ``conv2d(·, w, padding=K//2)``, first layer first."""
-    torch = _torch()
-    for w in weights:
-        x = torch.nn.functional.conv2d(x, w, padding=w.shape[-1] // 2)
-    return x
-
-
-def conv_transpose(y, weights):
-    r"""Adjoint of the chain of 'same' zero-padded correlations ``conv2d(·, w, padding=K//2)``.
-
-    Each layer's adjoint is again a 'same' correlation, with the kernel flipped in space and its
-    channel axes swapped (odd ``K``); written as ``conv2d`` it is the same linear map as
-    ``conv_transpose2d(·, w, padding=K//2)`` (to rounding) and 20-25 % faster on CPU (torch 2.13,
-    batch 64 of 60 × 40 × 40: 43 against 57 ms on one thread).  Differentiable in ``weights``.
-    """
-    torch = _torch()
-    for w in reversed(list(weights)):
-        y = torch.nn.functional.conv2d(y, torch.flip(w, (-2, -1)).transpose(0, 1), padding=w.shape[-1] // 2)
-    return y
+__all__ = ["TorchRidge", "from_regularizer", "train_crr", "to_regularizer"]
 
 
 def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32", learn_scale=False):
@@ -186,7 +41,7 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
     :func:`from_regularizer` to mirror a recon regularizer.  The scales are stored as
     ``log_scale``, a parameter trained only when ``learn_scale``.
     """
-    torch = _torch()
+    torch = require_torch()
     tdtype = getattr(torch, dtype)
 
     class _TorchRidge(torch.nn.Module):
@@ -232,25 +87,31 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
             Same values and derivatives (kernels, spline values, ``log_scale``) as :meth:`grad`, up
             to rounding; falls back to :meth:`grad` where the kernel does not apply (no numba, not CPU).
             """
-            from ..functionals import spline_kernels
-
             z = self.conv(x)
-            if (spline_kernels._scaled_rows_kernel is None or _backward_kernel() is None or z.device.type != "cpu"
-                    or z.dtype not in (torch.float32, torch.float64)):
+            if not compiled_ready(z):
                 return self.conv_t(self.activation(z))
-            return self.conv_t(_activation_function().apply(z.contiguous(), self.coefficients, self.log_scale, self))
+            return self.conv_t(spline_activation(z, self.coefficients, self.log_scale, self.x_min, self.step))
 
         def grad_nograd(self, x):
             """``grad(x)`` without autograd, its activation one compiled pass when it can be (training's solves).
 
-            Same formula, same order as :meth:`activation` up to rounding; numba's kernel of
-            :mod:`recon.functionals.spline_kernels` on CPU tensors (threads over the batch), else
+            Same formula, same order as :meth:`activation` up to rounding
+            (:func:`~recon.learned.torch_ops.activation_nograd`, threads over the batch), else
             :meth:`activation`.  The PyTorch peer of the benchmarks uses :meth:`grad`, not this.
             """
             with torch.no_grad():
                 z = self.conv(x)
-                out = _compiled_activation(self, z)
-                return self.conv_t(self.activation(z) if out is None else out)
+                if compiled_ready(z):
+                    return self.conv_t(activation_nograd(z, self.coefficients, self.log_scale, self.x_min, self.step))
+                return self.conv_t(self.activation(z))
+
+        def slopes(self, z):
+            """:math:`\\varphi'(s z)` per element: the (piecewise-constant) slope of the activation's segment."""
+            with torch.no_grad():
+                c = self.coefficients
+                tau = (self.scale * z - self.x_min) / self.step
+                j = torch.clamp(torch.floor(tau), 0, c.numel() - 2).long()
+                return (torch.diff(c) / self.step)[j]
 
         def value(self, x):
             tau, j = self._locate(self.scale * self.conv(x))
@@ -293,19 +154,25 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
             return z, k
 
         @torch.no_grad()
-        def project(self, power_steps=20, size=64):
-            """Back onto the model class: zero-mean first layer, admissible activation, ||W|| <= 1."""
+        def project(self, power_steps=20, size=64, power=None):
+            """Back onto the model class: zero-mean first layer, admissible activation, ||W|| <= 1.
+
+            ``||W||`` by ``power_steps`` power iterations from ``power`` (a ``(1, 1, n, n)`` tensor, e.g.
+            the one returned by the previous call) or from a random ``size`` × ``size`` image; returns
+            the power-iteration vector.
+            """
             w0 = self.weights[0]
             w0 -= w0.mean(dim=(1, 2, 3), keepdim=True)
             proj = project_activation(self.coefficients.detach().double().cpu().numpy(), self.step)
             self.coefficients.copy_(torch.as_tensor(proj, dtype=self.coefficients.dtype))
-            u = torch.randn(1, 1, size, size, dtype=w0.dtype)
+            u = torch.randn(1, 1, size, size, dtype=w0.dtype) if power is None else power
             for _ in range(power_steps):
                 u = self.conv_t(self.conv(u))
                 u = u / torch.linalg.norm(u)
             norm2 = float(torch.linalg.norm(self.conv_t(self.conv(u))))
             for w in self.weights:
                 w /= norm2 ** (0.5 / len(self.weights))
+            return u
 
     return _TorchRidge()
 
@@ -319,29 +186,6 @@ def from_regularizer(reg, dtype="float32"):
 
     a = reg.activation
     return TorchRidge([to_numpy(k) for k in reg.kernels], a.coefficients, a.x_min, a.x_max, reg.scale, dtype)
-
-
-_image_cache = {}  # folder -> list of images: decoding 400 PNGs per step would cost more than the step
-
-
-def _patches(folder, size, count, rng):
-    from ..io import read_image
-
-    key = str(Path(folder).resolve())
-    if key not in _image_cache:
-        files = sorted(Path(folder).glob("*.png"))
-        if not files:
-            raise FileNotFoundError(f"images must be a folder of PNG images, none in {folder}")
-        _image_cache[key] = [np.asarray(read_image(f), dtype=np.float32) for f in files]
-    images = _image_cache[key]
-    out = np.empty((count, 1, size, size), dtype=np.float32)
-    for n in range(count):
-        img = images[rng.integers(len(images))]
-        if min(img.shape) < size:
-            raise ValueError(f"patch must not exceed the image size, got {size} for an image of {img.shape}")
-        i, j = rng.integers(img.shape[0] - size + 1), rng.integers(img.shape[1] - size + 1)
-        out[n, 0] = img[i : i + size, j : j + size]
-    return out
 
 
 def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam=1.0, learn_lam=False, lr=1e-3,
@@ -374,10 +218,10 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
         Architecture: channel counts of :math:`W`, kernel size, spline knots on [-0.1, 0.1].
     checkpoint : str or Path, optional
         ``.pt`` file: resumed from if it exists, written at the end (and every
-        ``checkpoint_every`` steps).
+        ``checkpoint_every`` steps); the loop is :class:`~recon.learned.loop.TrainingRun`.
     time_limit : float, optional
-        Stop after this many seconds of this call (the state is checkpointed; a later call with
-        the same arguments resumes).
+        Stop after this many seconds of training, counting the runs this one resumes (the state is
+        checkpointed; a later call with a larger limit resumes).
     seed : int
     progress : bool
         tqdm progress bar.
@@ -389,16 +233,11 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
     losses : list of float
         Training loss (mean squared error of :math:`T_t`) per step.
     """
-    torch = _torch()
-    import time
-
-    from ..solvers.result import progress_bar
-
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps}")
+    torch = require_torch()
+    check_budget(steps, time_limit, required="steps")
     if not (float(lam) > 0 and math.isfinite(float(lam))):
         raise ValueError(f"lam must be a finite number > 0, got {lam}")
-    start = time.perf_counter()
+    pool = read_images(images)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     kernels = [rng.standard_normal((co, ci, size, size)) / (size * math.sqrt(ci))
@@ -411,25 +250,12 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
     params = [p for n, p in model.named_parameters() if n != "log_lam" and p.requires_grad]
     groups = [{"params": params}] + ([{"params": [model.log_lam], "lr": 10 * lr}] if learn_lam else [])
     opt = torch.optim.Adam(groups, lr=lr)  # log(lam) is one scalar: a larger step lets it move in few steps
-    done, losses = 0, []
-    if checkpoint is not None and Path(checkpoint).is_file():
-        state = torch.load(checkpoint, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        done, losses = state["step"], state["losses"]
-        rng = np.random.default_rng(seed + done)  # fresh patches after a resume
+    run = TrainingRun(model, opt, checkpoint=checkpoint)
+    if run.done:
+        rng = np.random.default_rng(seed + 1 + run.done)  # fresh patches after a resume
 
-    def save(step):
-        if checkpoint is not None:
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "losses": losses}, checkpoint)
-
-    bar = progress_bar(steps - done, progress, "train CRR-NN")
-    step = done
-    for step in range(done, steps):
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            break
-        x = torch.from_numpy(_patches(images, patch, batch, rng))
+    def step(k):
+        x = torch.from_numpy(sample_patches(pool, patch, batch, rng, augment=False))
         y = x + sigma * torch.randn_like(x)
         lam_t = torch.exp(model.log_lam) if learn_lam else lam
         loss = torch.mean((model.t_step(y, lam_t, t) - x) ** 2)
@@ -437,15 +263,11 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
         loss.backward()
         opt.step()
         model.project()
-        losses.append(float(loss.detach()))
-        bar.update()
-        if checkpoint_every and (step + 1) % checkpoint_every == 0:
-            save(step + 1)
-    else:
-        step = max(steps, done)  # a resume with steps <= done trains nothing and keeps the count
-    bar.close()
-    save(step)
-    return model, losses
+        return {"loss": float(loss.detach())}
+
+    history = run.run(step, steps=steps, time_limit=time_limit, checkpoint_every=checkpoint_every,
+                      progress=progress, description="train CRR-NN")
+    return model, [entry["loss"] for entry in history["train"]]
 
 
 def to_regularizer(model, *, norm_shape=(256, 256)):

@@ -26,8 +26,8 @@ def wcrr():
     pytest.importorskip("torch")
     from recon.learned import published_regularizer
 
-    # the same object recon.denoise(reg="wcrr") uses (loaded once: the power method takes 10-60 s)
-    return published_regularizer("wcrr")
+    # the same object recon.denoise(reg="wcrr-published") uses (loaded once: the power method takes 10-60 s)
+    return published_regularizer("wcrr-published")
 
 
 def denoise_set12(reg, sigma255, images=range(1, 13), seed=0):
@@ -53,7 +53,8 @@ def test_mapping_matches_the_authors_definitions(wcrr):
     in [-rho, mu], and the scaling exp(S(sigma))/sigma at the spline's knots."""
     import torch
 
-    state = torch.load(WEIGHTS / "wcrr-nn" / "checkpoint_6000.pth", map_location="cpu", weights_only=False)["state_dict"]
+    state = torch.load(WEIGHTS / "wcrr-nn" / "checkpoint_6000.pth", map_location="cpu",
+                       weights_only=False)["state_dict"]
     k0 = wcrr.kernels[0]
     assert np.allclose(k0.sum(axis=(1, 2, 3)), 0, atol=1e-6)
     raw = state["conv_layer.conv_layers.0.parametrizations.weight.original"].numpy()
@@ -128,8 +129,8 @@ def test_original_crr_nn_gradient_is_the_authors_formula(override):
     lmbd = 11.3 if override else float(state["lmbd"])
     mu = 16.0 if override else float(state["mu"])
     ws = []
-    for l in range(2):
-        w = state[f"conv_layer.conv_layers.{l}.parametrizations.weight.original"].double()
+    for layer in range(2):
+        w = state[f"conv_layer.conv_layers.{layer}.parametrizations.weight.original"].double()
         ws.append(w - w.mean(dim=(1, 2, 3), keepdim=True))
     size, grid = 21, 0.2 / 20
     c = state["activation.coefficients_vect"].double().view(32, size)

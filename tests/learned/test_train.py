@@ -34,7 +34,7 @@ def test_projection_gives_an_admissible_convex_model():
     assert float(model.weights[0].detach().sum(dim=(1, 2, 3)).abs().max()) < 1e-12
 
 
-@pytest.mark.slow
+# fast enough for the fast suite: a few steps of a 1 -> 2 -> 4 channel model on 24x24 images
 def test_train_smoke_checkpoint_and_resume(tmp_path):
     images = tmp_path / "imgs"
     images.mkdir()
@@ -53,7 +53,7 @@ def test_train_smoke_checkpoint_and_resume(tmp_path):
 @pytest.mark.parametrize("sizes", [((4, 1, 5, 5), (8, 4, 5, 5), (6, 8, 5, 5)), ((3, 1, 3, 3), (2, 3, 7, 7))])
 def test_conv_transpose_is_the_adjoint_of_the_chain(sizes):
     """conv2d with flipped, channel-swapped kernels is conv_transpose2d: dot test, values, kernel gradients."""
-    from recon.learned.train import conv_transpose
+    from recon.learned.torch_ops import conv_transpose
     gen = torch.Generator().manual_seed(3)
     ws = [torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True) for s in sizes]
     x = torch.randn(2, 1, 11, 9, dtype=torch.float64, generator=gen)

@@ -7,9 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 from recon.functionals import RidgeRegularizer  # noqa: E402
 from recon.learned import load_npz, save_npz  # noqa: E402
-from recon.learned.train_prox import _cg, prox_batch  # noqa: E402
-from recon.learned.train_wcrr import TorchWCRR, to_regularizer, train_wcrr  # noqa: E402
-from recon.learned.weights import project_activation  # noqa: E402
+from recon.learned.implicit import cg, prox_batch  # noqa: E402
+from recon.learned.parametrization import project_activation  # noqa: E402
+from recon.learned.train_wcrr import WCRRConfig, train_wcrr  # noqa: E402
+from recon.learned.wcrr_model import TorchWCRR, to_regularizer  # noqa: E402
 
 
 def _model(rho=1.0, seed=0, dtype="float64"):
@@ -99,7 +100,7 @@ def test_implicit_gradient_matches_finite_differences(rho):
 
     _, z = loss()
     d = model.slopes(model.conv(z))
-    v, _ = _cg(lambda u: u + model.conv_t(d * model.conv(u)).detach(), 2 * (z - x) / z.numel(), 1e-12, 2000)
+    v, _ = cg(lambda u: u + model.conv_t(d * model.conv(u)).detach(), 2 * (z - x) / z.numel(), 1e-12, 2000)
     model.zero_grad()
     torch.autograd.backward(model.grad(z), grad_tensors=-v)
     checks = [(model.weights[1], (1, 0, 1, 2)), (model.weights[0], (0, 0, 2, 1)), (model.cvx, (18,)),
@@ -157,6 +158,19 @@ def test_train_wcrr_rejects_bad_arguments(tmp_path):
         train_wcrr(folder, steps=1, init_clip=-0.01)
     with pytest.raises(FileNotFoundError, match="images"):
         train_wcrr(tmp_path / "missing", steps=1)
+    with pytest.raises(TypeError, match="unknown recipe options \\['lr_w'\\]"):
+        train_wcrr(folder, steps=1, lr_w=1e-3)
+    with pytest.raises(ValueError, match="rho"):
+        WCRRConfig(rho=0.5)
+
+
+def test_config_and_keywords_are_the_same_recipe(tmp_path):
+    folder = _folder(tmp_path)
+    kw = dict(batch=3, patch=12, channels=(1, 2, 4), validation_images=1, validate_every=0, lr_spline=1e-3)
+    by_keywords, _ = train_wcrr(folder, steps=1, **kw)
+    by_config, _ = train_wcrr(folder, WCRRConfig(**kw), steps=1)
+    for a, b in zip(by_keywords.parameters(), by_config.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_init_clip_zero_is_the_authors_zero_start_and_one_step_stays_in_the_model_class(tmp_path):
@@ -215,7 +229,7 @@ def test_ema_is_the_running_average_of_the_iterates_and_is_what_is_kept(tmp_path
         train_wcrr(folder, steps=2, ema=0.5, checkpoint=plain, **kw)
 
 
-@pytest.mark.slow
+# fast enough for the fast suite: a few steps of a 1 -> 2 -> 4 channel model on 24x24 images
 def test_train_wcrr_runs_keeps_the_model_class_resumes_and_round_trips(tmp_path):
     folder = _folder(tmp_path)
     ck = tmp_path / "ck.pt"

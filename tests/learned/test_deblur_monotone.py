@@ -1,9 +1,8 @@
 """The monotone APG (:func:`recon.solvers.monotone_apg`, tested in tests/solvers/test_monotone_apg.py) in the
-deblurring app, and its former import path ``recon.apps.ridge_solve``."""
+deblurring app."""
 import numpy as np
 
 import recon
-from recon.apps import ridge_solve
 from recon.functionals import L2DataFidelity
 from recon.operators import Convolution
 from recon.operators.convolution import gaussian_kernel
@@ -17,12 +16,6 @@ def _deblur_problem(kind, weight, dtype=np.float64, n=16, seed=0):
     A = Convolution(gaussian_kernel(1.5), clean.shape)
     y = (A(clean) + 0.01 * rng.standard_normal(clean.shape)).astype(dtype)
     return L2DataFidelity(y, A) + weight * make_reg(kind, seed=seed), y
-
-
-def test_former_import_path():
-    from recon.solvers import prox_gradient_residual
-
-    assert ridge_solve.monotone_apg is monotone_apg and ridge_solve.prox_gradient_residual is prox_gradient_residual
 
 
 def test_deblur_wcrr_uses_the_monotone_scheme():
