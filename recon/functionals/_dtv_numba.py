@@ -15,7 +15,7 @@ and writes :math:`p, u, \bar u` once, where the NumPy path makes about 36
 elementwise passes.  ``gap_terms`` computes the sums behind the duality gap in one pass.
 
 :func:`kernels` returns both, compiled on first use (numba is imported only then), or ``None`` when
-numba is unavailable (:func:`recon.backend.compiled`); callers then use the array-API path.  They release the GIL, so bands fused in threads run in parallel.
+numba is unavailable (:mod:`recon._compiled`); callers then use the array-API path.  They release the GIL, so bands fused in threads run in parallel.
 
 Conventions (those of :class:`~recon.operators.Gradient`): forward differences with the last row
 (column) of the row (column) difference zero; :math:`\xi` vanishes there too, so :math:`P p` does, and

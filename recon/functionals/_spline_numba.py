@@ -1,4 +1,4 @@
-r"""Compiled one-pass activation of the ridge regularizers (numba, optional; see ``backend.compiled``).
+r"""Compiled one-pass activation of the ridge regularizers (numba, optional; see :mod:`recon._compiled`).
 
 :meth:`recon.functionals.LinearSpline.scaled` evaluates :math:`\varphi(s_c z)/s_c` on the
 60-channel arrays of the published models; as array-API calls that is seven passes over the

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..backend import array_namespace, asarray
 from ._spline_numba import scaled_rows as numba_scaled_rows
+from ._spline_numba import scaled_rows_kernel
 from ._spline_numba import usable as numba_usable
 
 __all__ = ["LinearSpline"]
@@ -213,3 +214,11 @@ class LinearSpline:
     def __repr__(self):
         per = "" if self.channels is None else f"{self.channels} channels × "
         return f"LinearSpline({per}{self.knots} knots on [{self.x_min:g}, {self.x_max:g}])"
+
+
+def compiled_rows_available() -> bool:
+    """Whether the compiled one-pass activation (:func:`numba_scaled_rows`) can run: numba importable and enabled.
+
+    For the torch training code, which drives the row kernel on NumPy views of its tensors.
+    """
+    return scaled_rows_kernel() is not None

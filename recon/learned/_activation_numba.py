@@ -38,7 +38,7 @@ _KERNEL = []
 def backward_kernel():
     """:func:`activation_backward` compiled on first use, or ``None`` (no numba, or ``RECON_NUMBA=0``)."""
     if not _KERNEL:
-        from ..backend import compiled
+        from .._compiled import compiled
 
         _KERNEL.append(compiled(activation_backward))
     return _KERNEL[0]

@@ -116,7 +116,7 @@ class TrainingRun:
             ``"train"`` (per-step entries with ``"step"`` and ``"seconds"``), ``"validation"``
             (``(step, value[, detail])``), ``"best"`` (``(step, value)`` or None).
         """
-        from ..solvers.result import progress_bar
+        from ..solvers._loop import progress_bar
 
         check_budget(steps, time_limit)
         if not 0 < decay <= 1:

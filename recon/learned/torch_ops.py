@@ -5,7 +5,7 @@ r"""The torch pieces both trainers' models share (``torch`` needed; imported onl
   :math:`W` and its adjoint, differentiable in the kernels.
 * :func:`activation_nograd`, :func:`spline_activation`: :math:`\varphi(s z)/s` for a linear spline
   :math:`\varphi` and scales :math:`s` per (sample, channel), as one compiled pass over the
-  responses (numba's kernel of :mod:`recon.functionals.spline_kernels`, threads over the batch)
+  responses (numba's kernel behind :func:`recon.functionals.splines.numba_scaled_rows`, threads over the batch)
   without and with autograd (a compiled backward pass, :mod:`recon.learned._activation_numba`).
   :func:`compiled_ready` says whether they apply (numba present, CPU float tensors).
 """
@@ -52,8 +52,11 @@ def conv_transpose(y, weights):
 
 def compiled_ready(z) -> bool:
     """Whether the compiled activation applies to ``z``: numba usable, a float32/float64 CPU tensor."""
+    from ..functionals.splines import compiled_rows_available
+
     torch = require_torch()
-    return backward_kernel() is not None and z.device.type == "cpu" and z.dtype in (torch.float32, torch.float64)
+    return (backward_kernel() is not None and compiled_rows_available() and z.device.type == "cpu"
+            and z.dtype in (torch.float32, torch.float64))
 
 
 _POOL = []  # one thread pool per process, grown to the widest request
@@ -74,7 +77,7 @@ def activation_nograd(z, c, log_scale, x_min, step):
     ``z`` ``(B, C, H, W)``; ``c`` the spline's values on the grid ``x_min + k step``; ``log_scale``
     broadcastable to ``(B, C, 1, 1)``.  Threads (``torch.get_num_threads()``) over the batch.
     """
-    from ..functionals import spline_kernels
+    from ..functionals.splines import numba_scaled_rows
 
     torch = require_torch()
     zn, rows, s = _rows(z, log_scale)
@@ -87,7 +90,7 @@ def activation_nograd(z, c, log_scale, x_min, step):
     out = np.empty_like(rows)
 
     def part(i, j):
-        spline_kernels.scaled_rows(rows[i:j], mul[i:j], shift, a, b, last, scale[i:j], out[i:j])
+        numba_scaled_rows(rows[i:j], mul[i:j], shift, a, b, last, scale[i:j], out[i:j])
 
     batch, channels = zn.shape[:2]
     workers = max(1, min(torch.get_num_threads(), batch))

@@ -1,4 +1,4 @@
-"""Compiled 2-D kernels for :class:`recon.operators.Gradient` (numba, optional; see ``backend.compiled``).
+"""Compiled 2-D kernels for :class:`recon.operators.Gradient` (numba, optional; see :mod:`recon._compiled`).
 
 One sweep each instead of the 2–4 NumPy passes of the array-API path, same values up to rounding
 (no sum is reordered: each output entry is the same one or two differences).  They take C-contiguous
