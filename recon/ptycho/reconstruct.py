@@ -27,10 +27,8 @@ import numpy as np
 from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals.ptycho_data import check_intensities
 from ..operators.ptychography import check_positions
-from .._checks import positive_int as check_positive_int
-from .._checks import tolerance as check_tol
-from ..solvers._loop import progress_bar
-from ..solvers.result import History
+from .._checks import positive_int, tolerance
+from ..solvers._loop import Loop
 from .batches import batch_sweep, check_batch
 from .engines import METHODS, SWEEPS, Problem
 from .files import load
@@ -223,8 +221,8 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    iters = check_positive_int(iters, "iters")
-    tol = check_tol(tol)
+    iters = positive_int(iters, "iters")
+    tol = tolerance(tol)
     scan, intensities, pos, shape = _scan_from(data, positions, object_shape, probe)
     pos = pos.copy()  # refined in place
     batch = check_batch(batch, pos.shape[0], method)
@@ -280,27 +278,21 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
             refiner = PositionRefiner(pos, (m, n), shape, **options)
         except TypeError as err:
             raise ValueError(f"refine_positions must be a bool or a dict of PositionRefiner options: {err}") from None
-    history = History()
-    bar = progress_bar(iters, progress, f"ptycho {method}")
-    converged, message, k = False, f"reached iters={iters}", 0
-    try:
-        for k in range(1, iters + 1):
-            system = None if refiner is None else refiner.system(k, problem)
-            obj, probe, residual = sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system)
-            obj, probe = velocity.step(obj, probe, refine_probe)
-            if prior is not None:
-                obj = prior(obj)
-            residual = problem.normalised(residual)
-            history.record(k, residual=residual)
-            bar.update()
-            if system is not None:
-                pos = refiner.step(pos, system)
-            if residual <= tol:
-                converged, message = True, f"residual {residual:.3g} <= tol"
-                break
-            if callback is not None and callback(k, obj, probe, pos):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
-    return PtychoResult(obj, k, converged, history, message, probe=probe, positions=pos)
+    # messages as before the driver existed: "reached iters=N", "residual ... <= tol"; tol = 0 still
+    # stops at a residual of exactly 0
+    loop = Loop(f"ptycho {method}", iters, callback=callback, progress=progress, message=f"reached iters={iters}")
+    for k in loop:
+        system = None if refiner is None else refiner.system(k, problem)
+        obj, probe, residual = sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system)
+        obj, probe = velocity.step(obj, probe, refine_probe)
+        if prior is not None:
+            obj = prior(obj)
+        residual = problem.normalised(residual)
+        loop.record(residual=residual)
+        if system is not None:
+            pos = refiner.step(pos, system)
+        if residual <= tol and loop.stop(f"residual {residual:.3g} <= tol"):
+            break
+        if loop.callback_stops(obj, probe, pos):
+            break
+    return loop.result(obj, cls=PtychoResult, probe=probe, positions=pos)
