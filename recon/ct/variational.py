@@ -2,7 +2,8 @@ r"""Variational and iterative CT reconstruction: :func:`reconstruct` and the mod
 
 The data term is the (weighted) least-squares misfit to the sinogram through
 :class:`~recon.operators.tomography.Radon`; ``method`` picks the regularisation and the solver:
-Landweber and CGLS stopped early (:func:`recon.solvers.landweber`, :func:`recon.solvers.cgls`), Tikhonov (damped CGLS or FISTA), TV
+Landweber and CGLS stopped early (:func:`recon.solvers.landweber`, :func:`recon.solvers.cgls`),
+Tikhonov (damped CGLS or FISTA), TV
 (PDHG) and the learned ridge regularizers (:mod:`recon.ct.learned`).  ``"fbp"`` is passed on to
 :func:`recon.ct.fbp`.  Public as :func:`recon.ct.reconstruct`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from .._checks import callable_or_none, finite, one_of, positive_int, tolerance
 from ..backend import array_namespace
 from ..functionals import L21, L2DataFidelity, NonNegativity, SeparableSum, Tikhonov
 from ..operators.base import LinearOperator, stack
@@ -17,7 +19,6 @@ from ..operators.gradient import Gradient
 from ..operators.tomography import Radon
 from ..solvers import cgls, fista, landweber, pdhg
 from ..solvers.result import Result
-from .._checks import callable_or_none, finite, one_of, positive_int, tolerance
 from .backprojection import fbp
 from .geometry import check_real_array, check_sinogram, image_shape
 from .learned import ridge_reconstruct

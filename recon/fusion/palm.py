@@ -1,4 +1,6 @@
-r"""The PALM iteration behind :func:`recon.fuse`: one proximal-gradient step per block (image, kernel, warp), each with a backtracked step.
+r"""The PALM iteration behind :func:`recon.fuse`.
+
+One proximal-gradient step per block (image, kernel, warp), each with a backtracked step.
 
 :func:`palm` runs it on a :class:`~recon.fusion.model.FusionModel` from a given start and returns a
 :class:`FusionResult`; the loop is :meth:`_Palm.run`, on the shared driver
@@ -24,7 +26,10 @@ __all__ = ["FusionResult", "palm"]
 
 @dataclass
 class FusionResult(Result):
-    """:class:`~recon.solvers.Result` plus the estimated ``kernel`` (k×k, sums to 1) and ``warp`` (a :class:`~recon.operators.Warp`)."""
+    """:class:`~recon.solvers.Result` plus the estimated ``kernel`` and ``warp``.
+
+    ``kernel`` is k×k and sums to 1; ``warp`` is a :class:`~recon.operators.Warp`.
+    """
 
     kernel: Any = None
     warp: Any = None
@@ -33,7 +38,10 @@ class FusionResult(Result):
 def palm(model, data, u0, k0, reg_u, *, weight: float, kernel_weight: float, blind: bool, registration,
          inertial: bool = False, matrix0=None, iters: int = 300, tol: float = 1e-6, progress: bool = False,
          callback=None) -> FusionResult:
-    r"""Minimise :math:`\tfrac12\|S C (k * W_w u) - f\|^2 + \lambda_u R(u) + \lambda_k \mathrm{TV}(k) + \iota_\Delta(k)` by PALM.
+    r"""Minimise the fusion objective by PALM.
+
+    .. math::
+        \tfrac12\|S C (k * W_w u) - f\|^2 + \lambda_u R(u) + \lambda_k \mathrm{TV}(k) + \iota_\Delta(k)
 
     The arguments are already checked (by :func:`recon.fuse`); nothing is validated here.
 
@@ -182,7 +190,10 @@ class _Palm:
         return True
 
     def _prox_u(self, z, L):
-        r"""The image prox at ``z`` for step ``1 / L`` and :math:`\mathrm{dTV}` of the result (from the inner certificate)."""
+        r"""The image prox at ``z`` for step ``1 / L``, and :math:`\mathrm{dTV}` of the result.
+
+        The value comes from the inner solver's certificate.
+        """
         if self.lam_u == 0:
             un = self.xp.maximum(z, self.xp.zeros_like(z))
             return un, self.reg_u(un)
