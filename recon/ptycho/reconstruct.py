@@ -3,7 +3,8 @@ r"""The reconstruction driver, :func:`recon.ptycho.reconstruct`: checks, default
 The sweeps themselves live in :mod:`recon.ptycho.engines` (sequential PIE, full-batch gd) and
 :mod:`recon.ptycho.batches` (groups of positions); position refinement in
 :mod:`recon.ptycho.positions`, the object prior in :mod:`recon.ptycho.prior`.  The loop over sweeps
-(momentum, prior, history, refinement, stopping) is written here only.
+(momentum, prior, refinement) is written here only; history, stopping, callback, progress bar and
+the :class:`PtychoResult` come from the solvers' iteration driver, :class:`recon.solvers._loop.Loop`.
 
 Model (operators in :mod:`recon.operators.ptychography`, data terms in
 :mod:`recon.functionals.ptycho_data`):
