@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import io as _io
-from ._checks import positive_int
+from ._checks import one_of, positive_int
 from .backend import asarray, namespace
 
 __all__ = ["camera", "moon", "coins", "shepp_logan", "disks", "load_image"]
@@ -30,9 +30,7 @@ def _to_backend(image: np.ndarray, dtype):
     if dtype is None:
         dtype = xp.float64
     elif isinstance(dtype, str):
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
-        dtype = getattr(xp, dtype)
+        dtype = getattr(xp, one_of(dtype, "dtype", _DTYPES))
     elif dtype not in (xp.float32, xp.float64):
         raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
     return asarray(image, xp=xp, dtype=dtype)

@@ -33,7 +33,7 @@ def test_camera_is_skimage_camera_scaled():
 
 def test_dtype_accepts_namespace_dtype_and_rejects_others():
     assert data.camera(dtype=np.float32).dtype == np.float32
-    with pytest.raises(ValueError, match="dtype must be one of .*'int8'"):
+    with pytest.raises(ValueError, match=r"dtype must be one of .*'int8'"):
         data.camera(dtype="int8")
 
 
@@ -103,7 +103,7 @@ def test_created_on_gpu_when_default_is_cupy():
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
             pytest.skip("no GPU")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pytest.skip("no GPU")
     with backend.use("cupy"):
         x = data.shepp_logan(32, dtype="float32")
@@ -118,5 +118,5 @@ def test_load_image_reads_into_default_backend(tmp_path):
     y = data.load_image(tmp_path / "x.npy", dtype="float32")
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, x, rtol=1e-7)
-    with pytest.raises(FileNotFoundError, match="missing.png"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.png"):
         data.load_image(tmp_path / "missing.png")

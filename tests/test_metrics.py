@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from tests.helpers import tolerance
 from recon import metrics
+from tests.helpers import tolerance
 
 
 def _pair(seed=0, shape=(32, 40)):
@@ -65,7 +65,7 @@ def test_shape_mismatch_is_a_clear_error(metric):
 
 def test_bad_data_range():
     x, ref = _pair()
-    with pytest.raises(ValueError, match="data_range must be a finite number > 0, got -1.0"):
+    with pytest.raises(ValueError, match=r"data_range must be a finite number > 0, got -1\.0"):
         metrics.psnr(x, ref, data_range=-1)
     with pytest.raises(ValueError, match="ref is constant"):
         metrics.psnr(x, np.ones_like(ref))

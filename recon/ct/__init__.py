@@ -19,7 +19,6 @@ states the geometry); :func:`fbp` inverts it analytically and :func:`reconstruct
       variational.py      reconstruct: Landweber, CGLS, Tikhonov, TV and the learned priors, Gaussian or
                           Poisson (weighted least-squares) data terms
       learned.py          CRR-NN / WCRR-NN ridge regularizers as CT priors (FISTA, monotone APG)
-      _least_squares.py   Landweber and CGLS iterations (private)
       stack.py            reconstruct_stack: one Dask task per slice (dask imported on use)
 """
 from ..operators.tomography import FILTERS, Radon, angular_weights, default_detectors, filter_sinogram

@@ -6,11 +6,9 @@ of :class:`~recon.operators.tomography.Radon`; public as :func:`recon.ct.fbp`.
 """
 from __future__ import annotations
 
-import math
-
+from .._checks import finite, one_of, positive_int
 from ..backend import asarray
 from ..operators.tomography import FILTERS, Radon, angular_weights, filter_sinogram
-from .._checks import positive_int as check_positive_int
 from .geometry import check_sinogram, image_shape
 
 __all__ = ["fbp"]
@@ -81,14 +79,11 @@ def fbp(sinogram, angles, *, filter: str = "ram-lak", shape=None, padding: bool 
     >>> rec.shape, bool(abs(rec - u).mean() < 0.05)
     ((64, 64), True)
     """
-    if filter not in FILTERS:
-        raise ValueError(f"filter must be one of {FILTERS}, got {filter!r}")
+    one_of(filter, "filter", FILTERS)
     default = 2 if filter in ("cosine", "hamming", "hann") else 1  # windows that vanish at Nyquist (Notes)
-    o = check_positive_int(default if oversampling is None else oversampling, "oversampling")
+    o = positive_int(default if oversampling is None else oversampling, "oversampling")
     xp, theta = check_sinogram(sinogram, angles, degrees)
-    n_det, ds = sinogram.shape[1], float(detector_spacing)
-    if not (math.isfinite(ds) and ds > 0):
-        raise ValueError(f"detector_spacing must be a finite number > 0, got {detector_spacing!r}")
+    n_det, ds = sinogram.shape[1], finite(detector_spacing, "detector_spacing", gt=0)
     # the fine detector: bin k of the data is fine bin o k, the spacing Δs / o, the same rotation axis
     A = Radon(image_shape(shape, n_det, ds), theta, n_detectors=o * (n_det - 1) + 1,
               detector_spacing=ds / o, center=None if center is None else o * float(center),

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
+from .._checks import finite, positive_int
 from ..backend import array_namespace, check_finite
 from ..operators.tomography import check_angles, check_image_shape
-from .._checks import positive_int as check_positive_int
 
 __all__ = ["angles_from_degrees", "uniform_angles", "check_real_array", "check_sinogram", "image_shape"]
 
@@ -24,10 +24,8 @@ def angles_from_degrees(degrees) -> np.ndarray:
 
 def uniform_angles(n: int, arc: float = math.pi) -> np.ndarray:
     r"""``n`` equispaced angles :math:`\theta_a = a\,\mathrm{arc}/n` in :math:`[0, \mathrm{arc})` (radians)."""
-    n = check_positive_int(n, "n")
-    arc = float(arc)
-    if not (math.isfinite(arc) and arc > 0):
-        raise ValueError(f"arc must be a finite number > 0, got {arc}")
+    n = positive_int(n, "n")
+    arc = finite(arc, "arc", gt=0)
     return np.arange(n) * (arc / n)
 
 
@@ -57,6 +55,6 @@ def check_sinogram(sino, angles, degrees):
 def image_shape(shape, n_det, ds):
     """``shape`` checked, or by default the largest square inside the detector's field of view."""
     if shape is None:
-        n = max(1, int(math.floor((n_det - 1) * ds / math.sqrt(2.0))))
+        n = max(1, math.floor((n_det - 1) * ds / math.sqrt(2.0)))
         return (n, n)
     return check_image_shape(shape)

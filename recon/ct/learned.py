@@ -22,8 +22,7 @@ Both start from ``x0`` (:func:`recon.ct.reconstruct` passes the FBP by default).
 """
 from __future__ import annotations
 
-import math
-
+from .._checks import finite
 from ..apps.denoise import ridge_at_noise_level
 from ..functionals import L2DataFidelity, NonNegativity
 from ..functionals.ridge import RidgeRegularizer
@@ -41,9 +40,7 @@ def ridge_reconstruct(B, b, x0, weight, sigma, nonneg, iters, tol, progress, cal
     """
     if not (reg in ("crr", "wcrr") or isinstance(reg, RidgeRegularizer)):
         raise ValueError(f"reg must be 'crr', 'wcrr' or a RidgeRegularizer, got {reg!r}")
-    sigma = DEFAULT_SIGMA if sigma is None else float(sigma)
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
+    sigma = finite(DEFAULT_SIGMA if sigma is None else sigma, "sigma", gt=0)
     R = ridge_at_noise_level(reg, sigma, like=b)  # its FileNotFoundError names where the weights may be
     f = L2DataFidelity(b, B) + weight * R
     g = NonNegativity() if nonneg else None

@@ -4,10 +4,9 @@ r"""Simulated CT data: the sinogram of an image, with Gaussian noise or Poisson 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .._checks import finite
 from ..backend import asarray, to_numpy
 from ..operators.tomography import Radon
 from .geometry import check_real_array
@@ -30,17 +29,13 @@ def sinogram(image, angles, *, noise: float = 0.0, flat=None, seed=None, n_detec
     ``default_rng(seed)`` and moved to the image's library.
     """
     xp = check_real_array(image, "image", 2)
-    noise = float(noise)
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    noise = finite(noise, "noise", ge=0)
     A = Radon(tuple(image.shape), angles, n_detectors=n_detectors, detector_spacing=detector_spacing,
               center=center, degrees=degrees)
     p = A(image)
     rng = np.random.default_rng(seed)
     if flat is not None:
-        flat = float(flat)
-        if not (math.isfinite(flat) and flat > 0):
-            raise ValueError(f"flat must be a finite number > 0, got {flat}")
+        flat = finite(flat, "flat", gt=0)
         counts = rng.poisson(flat * np.exp(-to_numpy(p).astype(np.float64)))
         p = asarray(-np.log(np.maximum(counts, 0.5) / flat), xp=xp, dtype=image.dtype)
     if noise > 0:

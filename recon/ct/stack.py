@@ -8,8 +8,8 @@ any ``dask.distributed.Client``); a reconstruction itself stays in one process. 
 """
 from __future__ import annotations
 
+from .._checks import one_of, positive_int
 from ..backend import array_namespace
-from .._checks import positive_int as check_positive_int
 from .variational import METHODS, reconstruct
 
 __all__ = ["reconstruct_stack"]
@@ -72,13 +72,12 @@ def reconstruct_stack(sinograms, angles, method: str = "fbp", *, client=None, nu
     if len(sinograms.shape) != 3 or sinograms.shape[0] < 1:
         raise ValueError(f"sinograms must be 3-D (n_slices >= 1, n_angles, n_detectors), got shape "
                          f"{tuple(sinograms.shape)}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    one_of(method, "method", METHODS)
     for key in ("return_result", "callback", "progress"):
         if kwargs.get(key):
             raise ValueError(f"{key} is not supported by reconstruct_stack (per-slice state); got {kwargs[key]!r}")
     if num_workers is not None:
-        num_workers = check_positive_int(num_workers, "num_workers")
+        num_workers = positive_int(num_workers, "num_workers")
     tasks = [dask.delayed(reconstruct, pure=True)(sinograms[k], angles, method, **kwargs)
              for k in range(sinograms.shape[0])]
     if client is not None:

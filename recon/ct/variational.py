@@ -2,7 +2,8 @@ r"""Variational and iterative CT reconstruction: :func:`reconstruct` and the mod
 
 The data term is the (weighted) least-squares misfit to the sinogram through
 :class:`~recon.operators.tomography.Radon`; ``method`` picks the regularisation and the solver:
-Landweber and CGLS stopped early (:mod:`recon.ct._least_squares`), Tikhonov (damped CGLS or FISTA), TV
+Landweber and CGLS stopped early (:func:`recon.solvers.landweber`, :func:`recon.solvers.cgls`),
+Tikhonov (damped CGLS or FISTA), TV
 (PDHG) and the learned ridge regularizers (:mod:`recon.ct.learned`).  ``"fbp"`` is passed on to
 :func:`recon.ct.fbp`.  Public as :func:`recon.ct.reconstruct`.
 """
@@ -10,17 +11,14 @@ from __future__ import annotations
 
 import math
 
+from .._checks import callable_or_none, finite, one_of, positive_int, tolerance
 from ..backend import array_namespace
 from ..functionals import L21, L2DataFidelity, NonNegativity, SeparableSum, Tikhonov
 from ..operators.base import LinearOperator, stack
 from ..operators.gradient import Gradient
 from ..operators.tomography import Radon
-from ..solvers import fista, pdhg
-from .._checks import positive_int as check_positive_int
-from .._checks import tolerance as check_tol
-from ..solvers._loop import progress_bar
-from ..solvers.result import History, Result
-from ._least_squares import cgls, landweber
+from ..solvers import cgls, fista, landweber, pdhg
+from ..solvers.result import Result
 from .backprojection import fbp
 from .geometry import check_real_array, check_sinogram, image_shape
 from .learned import ridge_reconstruct
@@ -57,9 +55,7 @@ def _model(sino, xp, theta, shape, noise_model, flat, geometry):
         return _Weighted(A, None, A.norm()), sino, None
     if flat is None:
         raise ValueError("noise_model='poisson' needs flat, the incident photon count per ray (I0)")
-    flat = float(flat)
-    if not (math.isfinite(flat) and flat > 0):
-        raise ValueError(f"flat must be a finite number > 0, got {flat}")
+    flat = finite(flat, "flat", gt=0)
     # Var(-log(c / I0)) ~ 1 / E[c] with E[c] ~ I0 exp(-p): weights are the counts, and the whitened
     # residual has unit variance per ray (Sauer & Bouman 1993)
     r = xp.sqrt(flat * xp.exp(-sino))
@@ -69,10 +65,7 @@ def _model(sino, xp, theta, shape, noise_model, flat, geometry):
 def _check_weight(weight, method):
     if weight is None:
         raise ValueError(f"method {method!r} needs weight, the regularisation parameter (a float > 0)")
-    weight = float(weight)
-    if not (math.isfinite(weight) and weight >= 0):
-        raise ValueError(f"weight must be a finite number >= 0, got {weight}")
-    return weight
+    return finite(weight, "weight", ge=0)
 
 
 _DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500, "crr": 3000, "wcrr": 3000}
@@ -157,6 +150,8 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         ``callback(k, x)`` after iteration ``k``; returning ``True`` stops.
     return_result : bool, default False
         Return a :class:`~recon.solvers.Result` (iterations, history, message) instead of the image.
+        Landweber and CGLS return what :func:`recon.solvers.landweber` and :func:`recon.solvers.cgls`
+        do (``history["residual"]`` row :math:`k` the whitened residual of :math:`x_k`).
     sigma : float, optional
         ``"crr"`` and ``"wcrr"`` only: the noise level (image units) setting the learned
         regularizer's per-channel scales (published models; recon's own CRR-NN has none); a tuning
@@ -191,27 +186,21 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     Chambolle, A., Pock, T. (2011). A first-order primal-dual algorithm for convex problems with
     applications to imaging. JMIV 40(1).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    one_of(method, "method", METHODS)
     ridge_sigma = sigma  # the keyword; the name sigma is reused below for the noise of the data
-    if noise_model not in NOISE_MODELS:
-        raise ValueError(f"noise_model must be one of {NOISE_MODELS}, got {noise_model!r}")
+    one_of(noise_model, "noise_model", NOISE_MODELS)
     xp, theta = check_sinogram(sinogram, angles, degrees)
     geometry = dict(detector_spacing=detector_spacing, center=center)
     if method == "fbp":
         x = fbp(sinogram, theta, filter=filter, shape=shape, **geometry)
         return Result(x, 0, True, {}, "filtered backprojection") if return_result else x
     shape = image_shape(shape, sinogram.shape[1], float(detector_spacing))
-    iters = check_positive_int(_DEFAULT_ITERS[method] if iters is None else iters, "iters")
-    tol = check_tol(1e-6 if tol is None else tol)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    iters = positive_int(_DEFAULT_ITERS[method] if iters is None else iters, "iters")
+    tol = tolerance(1e-6 if tol is None else tol)
+    callable_or_none(callback, "callback")
     B, b, sigma = _model(sinogram, xp, theta, shape, noise_model, flat, geometry)
     if noise_level is not None:
-        sigma = float(noise_level)
-        if not (math.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"noise_level must be a finite number >= 0, got {noise_level}")
-    delta = None if sigma is None else _DISCREPANCY * sigma * math.sqrt(sinogram.shape[0] * sinogram.shape[1])
+        sigma = finite(noise_level, "noise_level", ge=0)
     x0 = _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry)
 
     if method in ("crr", "wcrr"):
@@ -220,20 +209,15 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
     if method == "tv" or (method == "tikhonov" and nonneg):
         weight = _check_weight(weight, method)
         return _variational(method, B, b, x0, weight, nonneg, iters, tol, progress, callback, return_result)
-    damp = _check_weight(weight, method) if method == "tikhonov" else 0.0
-    history, bar = History(), progress_bar(iters, progress, method)
-    try:
-        if method == "landweber":
-            x, k, converged, message = landweber(B, b, x0, nonneg, iters, tol, delta, history, bar, callback)
-        else:
-            x, k, converged, message = cgls(B, b, x0, damp, iters, tol, None if damp else delta, history, bar,
-                                            callback)
-            if nonneg:
-                x = xp.maximum(x, 0.0)
-    finally:
-        bar.close()
-    result = Result(x, k, converged, dict(history), message)
-    return result if return_result else x
+    # Landweber's step 1/||B||^2 is recon.solvers.landweber's default; CGLS's delta is not used with damping
+    noise = None if sigma is None else sigma * math.sqrt(sinogram.shape[0] * sinogram.shape[1])
+    common = dict(iters=iters, tol=tol, eta=_DISCREPANCY, callback=callback, progress=progress)
+    if method == "landweber":
+        result = landweber(B, b, x0, nonneg=nonneg, noise_level=noise, **common)
+    else:
+        damp = _check_weight(weight, method) if method == "tikhonov" else 0.0
+        result = cgls(B, b, x0, damp=damp, nonneg=nonneg, noise_level=None if damp else noise, **common)
+    return result if return_result else result.x
 
 
 def _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry):

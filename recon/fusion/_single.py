@@ -6,15 +6,12 @@ the band mean) both call :func:`fuse_band`, so neither imports the other; the re
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .._checks import callable_or_none, finite, one_of, positive_int, tolerance
 from ..backend import array_namespace, asarray, check_finite, pad_edge, to_numpy
 from ..functionals.dtv import DirectionalTV, luminance, project_simplex
 from ..operators.warp import Warp
-from .._checks import positive_int as check_positive_int
-from .._checks import tolerance as check_tol
 from .model import FusionModel
 from .palm import FusionResult, palm
 from .pyramid import coarse_warp, default_levels
@@ -36,14 +33,13 @@ def fuse_band(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int
     xp = check_array(data, "data")
     if data.ndim != 2:
         raise ValueError(f"data must be a band (h, w) or a stack of bands (bands, h, w), got shape {tuple(data.shape)}")
-    factor = check_positive_int(factor, "factor")
-    if reg not in REGS:
-        raise ValueError(f"reg must be one of {REGS}, got {reg!r}")
-    if registration not in REGISTRATIONS:
-        raise ValueError(f"registration must be one of {REGISTRATIONS}, got {registration!r}")
+    factor = positive_int(factor, "factor")
+    one_of(reg, "reg", REGS)
+    one_of(registration, "registration", REGISTRATIONS)
     weight = DEFAULT_WEIGHT[reg] if weight is None else weight
-    weight, kernel_weight = _check_weight(weight, "weight"), _check_weight(kernel_weight, "kernel_weight")
-    iters, tol = check_positive_int(iters, "iters"), check_tol(tol)
+    weight, kernel_weight = finite(weight, "weight", ge=0), finite(kernel_weight, "kernel_weight", ge=0)
+    iters, tol = positive_int(iters, "iters"), tolerance(tol)
+    callable_or_none(callback, "callback")
     if type(side_info).__module__.split(".")[0] != type(data).__module__.split(".")[0]:
         side_info = asarray(side_info, xp=xp)  # the photo usually comes from an image reader
     check_array(side_info, "side_info")
@@ -69,7 +65,7 @@ def fuse_band(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int
     matrix0 = _check_warp(warp, registration)
     if levels is None:
         levels = default_levels(data.shape, registration)
-    levels = check_positive_int(levels, "levels")
+    levels = positive_int(levels, "levels")
     if registration is not None and levels > 1:
         start = coarse_warp(fuse_band, data, v, factor, kernel=kernel, kernel_size=kernel_size, matrix0=matrix0,
                             levels=levels, weight=weight, blind=blind, registration=registration, reg=reg,
@@ -126,13 +122,6 @@ def check_array(x, name):
         raise TypeError(f"{name} must be real float32/float64, got dtype {x.dtype}")
     check_finite(x, name)
     return xp
-
-
-def _check_weight(value, name):
-    value = float(value)
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
 
 
 def _check_warp(warp, registration):

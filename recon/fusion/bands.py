@@ -14,7 +14,7 @@ without Dask.  A fusion itself stays in one process.
 """
 from __future__ import annotations
 
-from .._checks import positive_int as check_positive_int
+from .._checks import positive_int
 from ._single import check_array, fuse_band
 from .palm import FusionResult
 
@@ -60,7 +60,8 @@ def fuse_bands(data, side_info, factor: int = 4, *, shared: bool = False, client
         ``extras["bands"]`` the per-band results (and ``extras["shared"]`` the band-mean run).
     """
     if not hasattr(data, "shape") or len(data.shape) != 3 or data.shape[0] < 1:
-        raise ValueError(f"data must be a (bands, h, w) stack with bands >= 1, got shape {getattr(data, 'shape', None)}")
+        raise ValueError(f"data must be a (bands, h, w) stack with bands >= 1, got shape "
+                         f"{getattr(data, 'shape', None)}")
     xp = check_array(data, "data")
     for key in ("callback", "progress"):
         if kwargs.get(key):
@@ -68,7 +69,7 @@ def fuse_bands(data, side_info, factor: int = 4, *, shared: bool = False, client
     if client is not None and (not hasattr(client, "get") or not hasattr(client, "scheduler_info")):
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     if num_workers is not None:
-        num_workers = check_positive_int(num_workers, "num_workers")
+        num_workers = positive_int(num_workers, "num_workers")
     bands = data.shape[0]
     common = None
     if shared:

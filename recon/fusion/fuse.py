@@ -48,8 +48,8 @@ def fuse(data, side_info, factor: int = 4, *, kernel=None, kernel_size: int = 41
     not decrease is refined by a second call with a 10 times tighter inner tolerance.  With the default
     41-pixel kernel at factor 4 the margin is a multiple of the factor, and the sampling :math:`S C` runs
     in Fourier space on the coarse grid (:meth:`~recon.fusion.model.FusionModel.predict`), so an
-    iteration costs about five full-size FFTs.  A block step whose objective would still rise (possible only through the inner
-    solvers' tolerance) is rejected, so ``history["objective"]`` never increases.
+    iteration costs about five full-size FFTs.  A block step whose objective would still rise
+    (possible only through the inner solvers' tolerance) is rejected, so ``history["objective"]`` never increases.
 
     Parameters
     ----------

@@ -205,7 +205,10 @@ class FusionModel:
         return xp.concat([real[:, M - m:], real[:, : K - m]], axis=1)
 
     def kernel_window(self, full):
-        """The ``kernel_size``² window of a domain array indexed like :meth:`kernel_spectrum` (transpose of the embedding)."""
+        """The ``kernel_size``² window of a domain array indexed like :meth:`kernel_spectrum`.
+
+        The transpose of the embedding.
+        """
         xp = array_namespace(full)
         rolled = xp.roll(full, (self.margin, self.margin), axis=(0, 1))
         return rolled[: self.kernel_size, : self.kernel_size]
@@ -259,7 +262,10 @@ class _KernelMap(LinearOperator):
 
 
 def _fft0(x, inverse):
-    """Complex FFT (or its inverse) along axis 0; ``scipy.fft`` on NumPy (single precision kept), as :func:`recon.backend.rfftn`."""
+    """Complex FFT (or its inverse) along axis 0.
+
+    ``scipy.fft`` on NumPy (single precision kept), as :func:`recon.backend.rfftn`.
+    """
     xp = array_namespace(x)
     if is_numpy(xp):  # both callers hand over a temporary, so it may be overwritten
         from scipy import fft

@@ -1,8 +1,10 @@
-r"""The PALM iteration behind :func:`recon.fuse`: one proximal-gradient step per block (image, kernel, warp), each with a backtracked step.
+r"""The PALM iteration behind :func:`recon.fuse`.
+
+One proximal-gradient step per block (image, kernel, warp), each with a backtracked step.
 
 :func:`palm` runs it on a :class:`~recon.fusion.model.FusionModel` from a given start and returns a
-:class:`FusionResult`; the loop (history, ``tol``, callback, progress bar) is :meth:`_Palm.run`, its only
-copy.
+:class:`FusionResult`; the loop is :meth:`_Palm.run`, on the shared driver
+:class:`recon.solvers._loop.Loop` (history, ``tol``, callback, progress bar).
 """
 from __future__ import annotations
 
@@ -16,15 +18,18 @@ from ..backend import array_namespace, to_numpy
 from ..functionals.dtv import DirectionalTV, project_simplex
 from ..operators.base import vdot
 from ..operators.warp import Warp, rotation
-from ..solvers._loop import progress_bar
-from ..solvers.result import History, Result
+from ..solvers._loop import Loop
+from ..solvers.result import Result
 
 __all__ = ["FusionResult", "palm"]
 
 
 @dataclass
 class FusionResult(Result):
-    """:class:`~recon.solvers.Result` plus the estimated ``kernel`` (k×k, sums to 1) and ``warp`` (a :class:`~recon.operators.Warp`)."""
+    """:class:`~recon.solvers.Result` plus the estimated ``kernel`` and ``warp``.
+
+    ``kernel`` is k×k and sums to 1; ``warp`` is a :class:`~recon.operators.Warp`.
+    """
 
     kernel: Any = None
     warp: Any = None
@@ -33,7 +38,10 @@ class FusionResult(Result):
 def palm(model, data, u0, k0, reg_u, *, weight: float, kernel_weight: float, blind: bool, registration,
          inertial: bool = False, matrix0=None, iters: int = 300, tol: float = 1e-6, progress: bool = False,
          callback=None) -> FusionResult:
-    r"""Minimise :math:`\tfrac12\|S C (k * W_w u) - f\|^2 + \lambda_u R(u) + \lambda_k \mathrm{TV}(k) + \iota_\Delta(k)` by PALM.
+    r"""Minimise the fusion objective by PALM.
+
+    .. math::
+        \tfrac12\|S C (k * W_w u) - f\|^2 + \lambda_u R(u) + \lambda_k \mathrm{TV}(k) + \iota_\Delta(k)
 
     The arguments are already checked (by :func:`recon.fuse`); nothing is validated here.
 
@@ -182,7 +190,10 @@ class _Palm:
         return True
 
     def _prox_u(self, z, L):
-        r"""The image prox at ``z`` for step ``1 / L`` and :math:`\mathrm{dTV}` of the result (from the inner certificate)."""
+        r"""The image prox at ``z`` for step ``1 / L``, and :math:`\mathrm{dTV}` of the result.
+
+        The value comes from the inner solver's certificate.
+        """
         if self.lam_u == 0:
             un = self.xp.maximum(z, self.xp.zeros_like(z))
             return un, self.reg_u(un)
@@ -244,12 +255,11 @@ class _Palm:
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, iters, tol, progress, callback):
-        history = History()
+        loop = Loop("fuse", iters, callback=callback, progress=progress,
+                    message="maximum number of iterations reached")
         phi = self.objective()
-        history.record(0, objective=phi, misfit=self.misfit, L_u=self.L_u, L_k=self.L_k, inner=0)
-        bar = progress_bar(iters, progress, "fuse")
-        converged, message, it = False, "maximum number of iterations reached", 0
-        for it in range(1, iters + 1):
+        loop.record(iteration=0, objective=phi, misfit=self.misfit, L_u=self.L_u, L_k=self.L_k, inner=0)
+        for _ in loop:
             self.inner = 0
             # kernel and warp first: they then start from u_0, aligned with the side information
             if self.blind:
@@ -258,20 +268,16 @@ class _Palm:
                 self.step_w()
             self.step_u()
             new = self.objective()
-            history.record(it, objective=new, misfit=self.misfit, L_u=self.L_u, L_k=self.L_k, inner=self.inner)
-            bar.update()
+            loop.record(objective=new, misfit=self.misfit, L_u=self.L_u, L_k=self.L_k, inner=self.inner)
+            # tested on the decrease, not |decrease|: a step that does not decrease also ends the run
             done = phi - new <= tol * abs(new)
             phi = new
-            if callback is not None and callback(it, self._image()):
-                converged, message = True, "stopped by callback"
+            if loop.callback_stops(self._image()):
                 break
-            if done:
-                converged, message = True, f"relative objective decrease below tol={tol}"
+            if done and loop.stop(f"relative objective decrease below tol={tol}"):
                 break
-        bar.close()
         warp = Warp(self.model.image_shape, self._matrix(self.params) if self.registration else self.matrix0)
-        return FusionResult(x=self._image(), iterations=it, converged=converged, history=dict(history),
-                            message=message, extras={"u_domain": self.u}, kernel=self.k, warp=warp)
+        return loop.result(self._image(), extras={"u_domain": self.u}, cls=FusionResult, kernel=self.k, warp=warp)
 
     def _image(self):
         m = self.model.margin

@@ -10,7 +10,8 @@ Geometry: a coarse pixel :math:`c` covers the fine pixels :math:`2c, 2c + 1`, so
 from the image centre (the :class:`~recon.operators.Warp` convention) :math:`p_\text{fine} = 2 p_\text{coarse}`
 and :math:`(W u)(p) = u(Ap + b)` keeps :math:`A` and halves :math:`b` on the coarse grid.  With an odd
 number of data rows (columns) the last one is dropped, which moves the coarse centre by
-:math:`\delta` = ``factor / 2`` fine pixels towards the origin; then :math:`b_\text{fine} = 2 b_\text{coarse} + (A - I)\delta`.
+:math:`\delta` = ``factor / 2`` fine pixels towards the origin; then
+:math:`b_\text{fine} = 2 b_\text{coarse} + (A - I)\delta`.
 
 References
 ----------
@@ -31,7 +32,9 @@ MAX_LEVELS = 3
 
 
 def default_levels(data_shape, registration) -> int:
-    """Levels while the coarsest data keep ``MIN_COARSE_DATA`` pixels on the smaller side, at most ``MAX_LEVELS``; 1 without registration.
+    """Levels while the coarsest data keep ``MIN_COARSE_DATA`` pixels on the smaller side.
+
+    At most ``MAX_LEVELS``; 1 without registration.
 
     100×100 data get 3 (coarsest 25×25), 32×32 get 2, smaller data 1.
     """
@@ -68,7 +71,9 @@ def halve_kernel(kernel):
 
 
 def coarse_warp(fuse, data, side_info, factor, *, kernel, kernel_size, matrix0, levels, weight, **options):
-    """The warp matrix [A | b] (fine pixels) found by ``fuse`` on the data and side information halved ``levels - 1`` times.
+    """The warp matrix [A | b] (fine pixels) found by ``fuse`` on a coarser problem.
+
+    The data and side information are halved ``levels - 1`` times.
 
     ``None`` when the coarse problem would be too small (``kernel_size`` larger than the coarse image).
     ``weight`` is halved with the resolution, which keeps its balance with the misfit (the misfit of

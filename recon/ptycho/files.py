@@ -54,7 +54,7 @@ def load(path, *, backend=None, subpixel: bool = False) -> Scan:
                 fields = {k: np.asarray(f[k]) for k in f.keys()}
     except ImportError:
         raise
-    except Exception as err:  # noqa: BLE001 - any read failure is reported with the path
+    except Exception as err:
         raise ValueError(f"path {os.fspath(path)!r} could not be read as a ptychography scan: {err}") from err
     if "ptychogram" not in fields:
         raise ValueError(f"path {os.fspath(path)!r} has no 'ptychogram' field")

@@ -6,15 +6,17 @@ whose prox the driver applies after every sweep.
 from __future__ import annotations
 
 import copy
-import math
 
+from .._checks import finite
 from ..backend import array_namespace
 
 __all__ = ["ObjectProx", "object_prior"]
 
 
 class ObjectProx:
-    r"""A real regulariser :math:`R` applied to the object by parts: :math:`R(\operatorname{Re}O) + R(\operatorname{Im}O)`.
+    r"""A real regulariser :math:`R` applied to the object by parts.
+
+    :math:`R(\operatorname{Re}O) + R(\operatorname{Im}O)`.
 
     Its prox is separable, :math:`\operatorname{prox}(O) = \operatorname{prox}_{wR}(\operatorname{Re}O)
     + i\,\operatorname{prox}_{wR}(\operatorname{Im}O)`, each part with its own instance of ``R``
@@ -38,8 +40,9 @@ def object_prior(reg, weight):
     """The :class:`ObjectProx` for ``reconstruct``'s ``reg`` and ``weight`` (None without a prior)."""
     if reg is None:
         return None
-    if weight is None or not (float(weight) >= 0 and math.isfinite(float(weight))):
-        raise ValueError(f"weight must be a finite number >= 0 when reg is given, got {weight}")
+    if weight is None:
+        raise ValueError(f"weight must be given with reg={reg!r} (a finite number >= 0)")
+    weight = finite(weight, "weight", ge=0)
     if isinstance(reg, str):
         if reg != "tv":
             raise ValueError(f"reg must be None, 'tv' or a Functional with a prox, got {reg!r}")

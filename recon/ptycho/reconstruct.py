@@ -3,7 +3,8 @@ r"""The reconstruction driver, :func:`recon.ptycho.reconstruct`: checks, default
 The sweeps themselves live in :mod:`recon.ptycho.engines` (sequential PIE, full-batch gd) and
 :mod:`recon.ptycho.batches` (groups of positions); position refinement in
 :mod:`recon.ptycho.positions`, the object prior in :mod:`recon.ptycho.prior`.  The loop over sweeps
-(momentum, prior, history, refinement, stopping) is written here only.
+(momentum, prior, refinement) is written here only; history, stopping, callback, progress bar and
+the :class:`PtychoResult` come from the solvers' iteration driver, :class:`recon.solvers._loop.Loop`.
 
 Model (operators in :mod:`recon.operators.ptychography`, data terms in
 :mod:`recon.functionals.ptycho_data`):
@@ -24,13 +25,11 @@ import math
 
 import numpy as np
 
+from .._checks import callable_or_none, finite, one_of, positive_int, tolerance
 from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..functionals.ptycho_data import check_intensities
 from ..operators.ptychography import check_positions
-from .._checks import positive_int as check_positive_int
-from .._checks import tolerance as check_tol
-from ..solvers._loop import progress_bar
-from ..solvers.result import History
+from ..solvers._loop import Loop
 from .batches import batch_sweep, check_batch
 from .engines import METHODS, SWEEPS, Problem
 from .files import load
@@ -109,8 +108,9 @@ def _scan_from(data, positions, object_shape, probe):
 
 def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: str = "rpie", iters: int = 100,
                 refine_probe: bool = True, refine_positions: bool = False, alpha: float | None = None,
-                beta: float | None = None, momentum: float | None = None, x0=None, tol: float = 0.0, seed=0, progress: bool = False,
-                callback=None, reg=None, weight: float | None = None, batch: int | None = None) -> PtychoResult:
+                beta: float | None = None, momentum: float | None = None, x0=None, tol: float = 0.0, seed=0,
+                progress: bool = False, callback=None, reg=None, weight: float | None = None,
+                batch: int | None = None) -> PtychoResult:
     r"""Reconstruct object (and probe) from far-field ptychographic intensities.
 
     Parameters
@@ -144,8 +144,8 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
         removes the slow low-frequency tail of PIE-type iterations.  Default 0.9 for ``"rpie"`` and
         ``"gd"`` with a known probe (measured: object error 4e-5 vs 7e-3 after 100 sweeps on a 128²
         test); 0 when the probe is refined (there it stalled the residual near 5e-3 where plain rPIE
-        reached 1e-3 in 18 sweeps) and for ``"epie"`` (the 2009 algorithm as published).  With momentum the residual need not decrease
-        monotonically; ``"gd"`` without it does.
+        reached 1e-3 in 18 sweeps) and for ``"epie"`` (the 2009 algorithm as published).  With momentum
+        the residual need not decrease monotonically; ``"gd"`` without it does.
     iters : int
         Number of sweeps (one sweep visits every position once).
     batch : int, optional
@@ -221,10 +221,10 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     Thibault, P., Dierolf, M., Bunk, O., Menzel, A. & Pfeiffer, F. (2009). Probe retrieval in
     ptychographic coherent diffractive imaging. *Ultramicroscopy* 109, 338–343.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    iters = check_positive_int(iters, "iters")
-    tol = check_tol(tol)
+    one_of(method, "method", METHODS)
+    iters = positive_int(iters, "iters")
+    tol = tolerance(tol)
+    callable_or_none(callback, "callback")
     scan, intensities, pos, shape = _scan_from(data, positions, object_shape, probe)
     pos = pos.copy()  # refined in place
     batch = check_batch(batch, pos.shape[0], method)
@@ -251,16 +251,11 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
     # does the patch-wise step with position refinement (measured, full batch: 0.28 vs 0.16 px RMS).
     gd_alpha = 1e-3 if batch == pos.shape[0] and not refine_positions else 0.05
     defaults = {"rpie": (0.05, 1.0), "epie": (1.0, 1.0), "gd": (gd_alpha, 1e-3)}[method]
-    alpha = defaults[0] if alpha is None else float(alpha)
-    beta = defaults[1] if beta is None else float(beta)
-    for name, value in (("alpha", alpha), ("beta", beta)):
-        if not (value > 0 and math.isfinite(value)):
-            raise ValueError(f"alpha and beta must be finite numbers > 0, got {name}={value}")
+    alpha = finite(defaults[0] if alpha is None else alpha, "alpha", gt=0)
+    beta = finite(defaults[1] if beta is None else beta, "beta", gt=0)
     if momentum is None:
         momentum = 0.0 if method == "epie" or refine_probe else 0.9
-    if not 0.0 <= float(momentum) < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    velocity = Momentum(float(momentum), probe=False)
+    velocity = Momentum(finite(momentum, "momentum", ge=0, lt=1), probe=False)
 
     prior = object_prior(reg, weight)
     problem = Problem(intensities)
@@ -280,27 +275,21 @@ def reconstruct(data, *, probe=None, positions=None, object_shape=None, method: 
             refiner = PositionRefiner(pos, (m, n), shape, **options)
         except TypeError as err:
             raise ValueError(f"refine_positions must be a bool or a dict of PositionRefiner options: {err}") from None
-    history = History()
-    bar = progress_bar(iters, progress, f"ptycho {method}")
-    converged, message, k = False, f"reached iters={iters}", 0
-    try:
-        for k in range(1, iters + 1):
-            system = None if refiner is None else refiner.system(k, problem)
-            obj, probe, residual = sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system)
-            obj, probe = velocity.step(obj, probe, refine_probe)
-            if prior is not None:
-                obj = prior(obj)
-            residual = problem.normalised(residual)
-            history.record(k, residual=residual)
-            bar.update()
-            if system is not None:
-                pos = refiner.step(pos, system)
-            if residual <= tol:
-                converged, message = True, f"residual {residual:.3g} <= tol"
-                break
-            if callback is not None and callback(k, obj, probe, pos):
-                converged, message = True, "stopped by callback"
-                break
-    finally:
-        bar.close()
-    return PtychoResult(obj, k, converged, history, message, probe=probe, positions=pos)
+    # messages as before the driver existed: "reached iters=N", "residual ... <= tol"; tol = 0 still
+    # stops at a residual of exactly 0
+    loop = Loop(f"ptycho {method}", iters, callback=callback, progress=progress, message=f"reached iters={iters}")
+    for k in loop:
+        system = None if refiner is None else refiner.system(k, problem)
+        obj, probe, residual = sweep(problem, obj, probe, pos, method, alpha, beta, refine_probe, rng, system)
+        obj, probe = velocity.step(obj, probe, refine_probe)
+        if prior is not None:
+            obj = prior(obj)
+        residual = problem.normalised(residual)
+        loop.record(residual=residual)
+        if system is not None:
+            pos = refiner.step(pos, system)
+        if residual <= tol and loop.stop(f"residual {residual:.3g} <= tol"):
+            break
+        if loop.callback_stops(obj, probe, pos):
+            break
+    return loop.result(obj, cls=PtychoResult, probe=probe, positions=pos)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import positive_int as check_positive_int
+from .._checks import finite, one_of, positive_int
 from ..backend import asarray, namespace, to_numpy
 from ..operators.ptychography import ExitWaves
 from ..solvers.result import Result
@@ -92,7 +92,7 @@ def fermat_spiral(n: int, object_shape, probe_shape, *, integer: bool = True) ->
     Huang, X., Yan, H., Harder, R., Hwu, Y., Robinson, I. K. & Chu, Y. S. (2014). Optimization of
     overlap uniformness for ptychography. *Opt. Express* 22, 12634.
     """
-    n = check_positive_int(n, "n")
+    n = positive_int(n, "n")
     M, N = (int(s) for s in object_shape)
     m, p = (int(s) for s in probe_shape)
     half = min(M - m, N - p) / 2.0
@@ -116,12 +116,9 @@ def make_probe(shape, diameter=None, *, kind: str = "disk", curvature: float = 1
     the same disk times a smoothed random phase screen (a diffuser), whose speckle makes positions
     identifiable from the data alone.
     """
-    if kind not in ("disk", "structured"):
-        raise ValueError(f"kind must be 'disk' or 'structured', got {kind!r}")
+    one_of(kind, "kind", ("disk", "structured"))
     m, n = (int(s) for s in shape)
-    diameter = min(m, n) / 2.0 if diameter is None else float(diameter)
-    if not (diameter > 0 and math.isfinite(diameter)):
-        raise ValueError(f"diameter must be a finite number > 0, got {diameter}")
+    diameter = finite(min(m, n) / 2.0 if diameter is None else diameter, "diameter", gt=0)
     y, x = np.meshgrid(np.arange(m) - m // 2, np.arange(n) - n // 2, indexing="ij")
     radius = np.hypot(y, x)
     rim = diameter / 2.0
@@ -138,7 +135,10 @@ def make_probe(shape, diameter=None, *, kind: str = "disk", curvature: float = 1
 
 
 def illuminated(probe, positions, object_shape, fraction: float = 0.1):
-    """Boolean mask (NumPy) of object pixels whose illumination :math:`\\sum_j|S_j^*P|^2` exceeds ``fraction`` of its maximum."""
+    """Boolean mask (NumPy) of the well-lit object pixels.
+
+    Those whose illumination :math:`\\sum_j|S_j^*P|^2` exceeds ``fraction`` of its maximum.
+    """
     illum = to_numpy(ExitWaves(probe, positions, object_shape, subpixel=False).illumination())
     return illum > fraction * illum.max()
 

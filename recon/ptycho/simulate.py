@@ -1,10 +1,9 @@
 r"""Simulated ptychographic scans: :math:`I_j = |\mathcal F(P\odot S_{r_j}O)|^2`, optionally Poisson-noisy."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .._checks import finite
 from ..backend import array_namespace, asarray, check_finite, to_numpy
 from ..operators.ptychography import ExitWaves, FarField
 from .files import save
@@ -46,9 +45,7 @@ def simulate(obj, probe, positions, *, photons=None, seed=None, path=None, force
     z = FarField(A.shape_out)(psi)
     intensities = xp.real(z) ** 2 + xp.imag(z) ** 2
     if photons is not None:
-        photons = float(photons)
-        if not (photons > 0 and math.isfinite(photons)):
-            raise ValueError(f"photons must be a finite number > 0, got {photons}")
+        photons = finite(photons, "photons", gt=0)
         mean_total = float(xp.mean(xp.sum(intensities, axis=_AXES)))
         lam = to_numpy(intensities) * (photons / mean_total)
         counts = np.random.default_rng(seed).poisson(lam).astype(lam.dtype)

@@ -93,9 +93,9 @@ def test_number_parsers_accept_their_range():
 
 def test_check_new_and_save_output_name_their_argument(tmp_path):
     (tmp_path / "old.png").write_bytes(b"old")
-    with pytest.raises(_common.UsageError, match="--curve: .*old.png.* exists; use --force"):
+    with pytest.raises(_common.UsageError, match=r"--curve: .*old\.png.* exists; use --force"):
         _common.check_new(tmp_path / "old.png", False, "--curve")
     assert _common.check_new(tmp_path / "old.png", True, "--curve") == tmp_path / "old.png"
-    with pytest.raises(_common.UsageError, match="^--kernel-out: "):
+    with pytest.raises(_common.UsageError, match=r"^--kernel-out: "):
         _common.save_output(tmp_path / "x.bmp", np.zeros((4, 4)), False, "--kernel-out")
     assert (tmp_path / "old.png").read_bytes() == b"old"

@@ -1,4 +1,7 @@
-"""``recon ptycho``: smoke runs on .npz and PtyLab HDF5, options, and every error path (status 2, one line, nothing written)."""
+"""``recon ptycho``: smoke runs on .npz and PtyLab HDF5, options, and every error path.
+
+An error exits with status 2, prints one line and writes nothing.
+"""
 import re
 
 import numpy as np

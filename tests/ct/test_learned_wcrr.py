@@ -79,7 +79,7 @@ def test_wcrr_without_weights_names_the_missing_folder(monkeypatch, tmp_path, sp
     monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path))
     monkeypatch.setitem(weights.SHIPPED, "wcrr", "absent.npz")  # as in an install without data/
     u, theta, p = sparse_view
-    with pytest.raises(FileNotFoundError, match="wcrr-nn.*absent.npz"):
+    with pytest.raises(FileNotFoundError, match=r"wcrr-nn.*absent\.npz"):
         ct.reconstruct(p, theta, "wcrr", weight=0.5, shape=u.shape, iters=2)
 
 

@@ -7,7 +7,7 @@ from recon import ct
 
 def test_simulation_arguments():
     u = np.ones((8, 8))
-    with pytest.raises(ValueError, match="noise must be a finite number >= 0, got -0.1"):
+    with pytest.raises(ValueError, match=r"noise must be a finite number >= 0, got -0\.1"):
         ct.sinogram(u, [0.0], noise=-0.1)
     with pytest.raises(ValueError, match="flat must be a finite number > 0"):
         ct.sinogram(u, [0.0], flat=0)

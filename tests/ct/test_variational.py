@@ -63,9 +63,11 @@ def test_early_stopping_by_the_discrepancy_principle(method):
     sigma = float(np.sqrt(np.mean((p - clean) ** 2)))
     res = ct.reconstruct(p, angles, method=method, noise_level=sigma, iters=1000, return_result=True)
     assert res.converged and "discrepancy" in res.message
-    residual = np.linalg.norm(ct.Radon(u.shape, angles)(res.x) - p) if method == "landweber" else None
-    if residual is not None:
-        assert residual <= 1.05 * sigma * math.sqrt(p.size) * 1.01 or res.history["residual"][-1] <= residual
+    if method == "landweber":  # history row k is the residual of x_k (row 0: the start), so the last is res.x's
+        residual = np.linalg.norm(ct.Radon(u.shape, angles)(res.x) - p)
+        assert res.history["residual"][-1] == pytest.approx(residual, rel=1e-9)
+        assert res.history["iteration"][0] == 0 and res.history["residual"][0] == pytest.approx(np.linalg.norm(p))
+        assert residual <= 1.05 * sigma * math.sqrt(p.size) * (1 + 1e-9)
     assert _psnr(res.x, u) > 20
 
 

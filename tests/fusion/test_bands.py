@@ -1,4 +1,7 @@
-"""recon.fusion.bands, recon.fuse on a (bands, h, w) stack: Dask (threads, a distributed Client) equals the serial loop; shared kernel and warp."""
+"""recon.fusion.bands, recon.fuse on a (bands, h, w) stack.
+
+Dask (threads, a distributed Client) equals the serial loop; shared kernel and warp.
+"""
 import numpy as np
 import pytest
 from scipy import signal
@@ -16,7 +19,7 @@ def _stack(bands=3, n=32, shift=(0, 0), seed=0):
     k = np.zeros((5, 5))
     k[m + shift[0], m + shift[1]] = 1.0
     out = []
-    for b in range(bands):
+    for _ in range(bands):
         band = truth * rng.uniform(0.5, 1.5) + rng.uniform(0, 0.2)
         blurred = signal.convolve(np.pad(band, m, mode="symmetric"), k, mode="same")[m:-m, m:-m]
         out.append(blurred.reshape(n // 4, 4, n // 4, 4).mean(axis=(1, 3)))
@@ -60,7 +63,10 @@ def test_distributed_client_equals_the_serial_loop():
 
 
 def test_shared_kernel_and_warp_from_the_band_mean():
-    """All bands blurred by the same shifted delta: one kernel, its mass at the shift; each band is fused with it fixed."""
+    """All bands blurred by the same shifted delta: one kernel, its mass at the shift.
+
+    Each band is then fused with it fixed.
+    """
     stack, photo = _stack(bands=3, n=48, shift=(1, -1), seed=1)
     res = recon.fuse(stack, photo, 4, kernel_size=5, iters=60, kernel_weight=0.0, weight=1e-3, shared=True)
     k = res.kernel
@@ -76,7 +82,7 @@ def test_stack_errors_name_the_argument():
     stack, photo = _stack(bands=2)
     with pytest.raises(ValueError, match="callback is not supported for a stack"):
         recon.fuse(stack, photo, 4, kernel_size=5, callback=lambda k, x: False)
-    with pytest.raises(TypeError, match="client must be a dask.distributed.Client, got str"):
+    with pytest.raises(TypeError, match=r"client must be a dask\.distributed\.Client, got str"):
         recon.fuse(stack, photo, 4, kernel_size=5, client="tcp://nowhere")
     with pytest.raises(ValueError, match="num_workers must be a positive int, got 0"):
         recon.fuse(stack, photo, 4, kernel_size=5, num_workers=0)

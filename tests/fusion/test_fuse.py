@@ -119,7 +119,10 @@ def test_rigid_registration_recovers_angle_and_shift():
 
 
 def test_affine_registration_recovers_the_matrix():
-    """Data from a known affine warp (scale, shear, shift), known blur, noise 0.01: the matrix within 0.03 (A) and 0.25 px (b)."""
+    """Data from a known affine warp (scale, shear, shift), known blur, noise 0.01.
+
+    The matrix is found within 0.03 (A) and 0.25 px (b).
+    """
     from recon.metrics import ssim
     from recon.operators import gaussian_kernel
 
@@ -139,7 +142,7 @@ def test_affine_registration_recovers_the_matrix():
 
 @pytest.mark.slow
 def test_rigid_registration_on_trees1_ground_truth():
-    """Must-show: truth of trees1_shift_5px_disk warped by 0.05 rad and (3, -2) px, disk blur, block mean, noise 0.01."""
+    """Must-show: trees1_shift_5px_disk's truth warped by 0.05 rad and (3, -2) px, disk blur, block mean, noise 0.01."""
     from scipy.io import loadmat
 
     path = fusion_data()

@@ -44,7 +44,7 @@ def test_sampling_in_fourier_space_equals_the_direct_path(data_shape, factor, ke
 
 @pytest.mark.parametrize("data_shape, factor, kernel_size", [((5, 6), 3, 5), ((25, 25), 4, 41), ((4, 5), 2, 9)])
 def test_pruned_kernel_ffts_equal_the_full_ones(data_shape, factor, kernel_size, xp, dtype, make):
-    """kernel_spectrum (row FFTs on the kernel's rows only) and correlate_window (column inverse FFTs on the window only)."""
+    """kernel_spectrum (row FFTs on the kernel's rows only), correlate_window (inverse FFTs on the window's columns)."""
     model = FusionModel(data_shape, factor, kernel_size)
     k, u, r = make(RNG.random((kernel_size,) * 2)), make(RNG.random(model.domain_shape)), make(RNG.random(data_shape))
     big = np.zeros(model.domain_shape)

@@ -68,3 +68,16 @@ def test_blind_start_independence_on_trees1():
     b = fuse(f, v, 4, kernel=np.asarray(gaussian_kernel(4.0, 41), dtype=np.float32), iters=150)
     fa, fb = a.history["objective"][-1], b.history["objective"][-1]
     assert abs(fa - fb) <= 0.01 * min(fa, fb), (fa, fb)
+
+
+def test_loop_ending_messages_progress_and_callback_check():
+    """PALM on the solvers' Loop: row 0 the start, messages as before, a progress bar, the callback checked."""
+    truth, photo = scene(16)
+    data = truth.reshape(4, 4, 4, 4).mean(axis=(1, 3))
+    res = fuse(data, photo, 4, kernel_size=3, iters=3, tol=0, progress=True)
+    assert (res.iterations, res.converged) == (3, False) and res.message == "maximum number of iterations reached"
+    assert res.history["iteration"] == [0, 1, 2, 3] and res.history["inner"][0] == 0
+    res = fuse(data, photo, 4, kernel_size=3, iters=300, tol=1e-2)
+    assert res.converged and res.message == "relative objective decrease below tol=0.01"
+    with pytest.raises(TypeError, match="callback must be callable or None, got int"):
+        fuse(data, photo, 4, kernel_size=3, callback=3)

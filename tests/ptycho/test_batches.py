@@ -64,7 +64,10 @@ def test_batched_subpixel_single_precision_on_array_api_strict(method):
 
 
 def test_batched_subpixel_gd_converges():
-    """Sub-pixel positions: each group step uses the widened overlap (measured: residual 10x below full batch's in 30 sweeps)."""
+    """Sub-pixel positions: each group step uses the widened overlap.
+
+    Measured: a residual 10x below the full batch's in 30 sweeps.
+    """
     obj, probe, positions, scan = subpixel_case()
     h = ptycho.reconstruct(scan, method="gd", iters=30, refine_probe=False, batch=10).history["residual"]
     assert h[-1] < 1e-2 * h[0]

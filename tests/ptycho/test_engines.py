@@ -1,4 +1,6 @@
 """The engines (recon/ptycho/engines/): rPIE, ePIE and gd recover the object; gd decreases the loss."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ def test_gd_without_momentum_never_increases_the_residual():
     obj, probe, positions, scan = make_case()
     scan.probe = None
     h = ptycho.reconstruct(scan, method="gd", iters=30, momentum=0.0).history["residual"]
-    assert all(b <= a * (1 + 1e-12) for a, b in zip(h, h[1:]))
+    assert all(b <= a * (1 + 1e-12) for a, b in itertools.pairwise(h))
 
 
 def test_epie_decreases_the_residual_and_callback_stops():
@@ -38,7 +40,7 @@ def test_gd_with_subpixel_positions_never_increases_the_residual():
     """Sub-pixel shifts couple pixels outside the probe; the widened overlap keeps gd a majorise-minimise step."""
     obj, probe, positions, scan = subpixel_case()
     h = ptycho.reconstruct(scan, method="gd", iters=20, refine_probe=False, momentum=0.0).history["residual"]
-    assert all(b <= a * (1 + 1e-12) for a, b in zip(h, h[1:]))
+    assert all(b <= a * (1 + 1e-12) for a, b in itertools.pairwise(h))
     assert h[-1] < 0.5 * h[0]
 
 

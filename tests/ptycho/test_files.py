@@ -53,7 +53,7 @@ def test_ptylab_files_round_to_ptylab_corners_unless_subpixel(tmp_path):
 def test_bad_files_name_the_path(tmp_path):
     pytest.importorskip("h5py")
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
-    with pytest.raises(ValueError, match="junk.h5.*could not be read"):
+    with pytest.raises(ValueError, match=r"junk\.h5.*could not be read"):
         ptycho.load(tmp_path / "junk.h5")
     with pytest.raises(ValueError, match="path must end in"):
         ptycho.load(tmp_path / "scan.txt")

@@ -67,7 +67,8 @@ def test_refiner_schedule_bounded_steps_and_no_drift():
     refiner = PositionRefiner(start, (16, 16), (32, 32), start=2, until=6, max_step=0.5, momentum=0.0)
     problem = type("P", (), {"fft": None, "ifft": None})()
     assert refiner.system(1, problem) is None and refiner.system(2, problem) is None
-    assert refiner.system(4, problem).sigma == pytest.approx(refiner.sigma / 2) and refiner.system(9, problem).sigma == 0
+    assert refiner.system(4, problem).sigma == pytest.approx(refiner.sigma / 2)
+    assert refiner.system(9, problem).sigma == 0
     system = ShiftSystem(3, 0.0, None, None)
     system.H[:] = [1.0, 0.0, 1.0]
     system.b[:] = [[3.0, 0.0], [0.0, 0.1], [0.0, 0.0]]

@@ -38,7 +38,7 @@ def test_bad_input_names_the_argument():
         ptycho.reconstruct(scan, probe=np.ones((8, 8), dtype=complex))
     with pytest.raises(ValueError, match="method must be one of"):
         ptycho.reconstruct(scan, method="dm")
-    with pytest.raises(ValueError, match="momentum must be in"):
+    with pytest.raises(ValueError, match=r"momentum must be a finite number >= 0 and < 1, got 1.0"):
         ptycho.reconstruct(scan, momentum=1.0)
     with pytest.raises(ValueError, match="refine_positions must be"):
         ptycho.reconstruct(scan, refine_positions={"speed": 2})
@@ -68,3 +68,15 @@ def test_issue_case_known_probe_256():
     result = ptycho.reconstruct(scan, method="rpie", iters=100, refine_probe=False, tol=1e-12)
     mask = ptycho.illuminated(probe, positions, obj.shape)
     assert ptycho.object_error(result.x, obj, mask) < 1e-3
+
+
+def test_loop_ending_messages_progress_and_callback_check():
+    """The sweep loop (solvers' Loop): messages as before, a progress bar, the callback checked up front."""
+    obj, probe, positions, scan = make_case()
+    res = ptycho.reconstruct(scan, iters=3, progress=True)
+    assert (res.iterations, res.converged, res.message) == (3, False, "reached iters=3")
+    assert res.history["iteration"] == [1, 2, 3] and isinstance(res, ptycho.PtychoResult)
+    res = ptycho.reconstruct(scan, iters=3, callback=lambda k, x, p, r: k == 2)
+    assert (res.iterations, res.converged, res.message) == (2, True, "stopped by callback")
+    with pytest.raises(TypeError, match="callback must be callable or None, got int"):
+        ptycho.reconstruct(scan, callback=3)

@@ -12,7 +12,7 @@ def test_fermat_spiral_fills_the_object_and_stays_inside():
     assert len({tuple(c) for c in corners}) > 45  # a spiral, not a pile
     exact = ptycho.fermat_spiral(50, (64, 80), (16, 16), integer=False)
     assert np.abs(exact - corners).max() <= 0.5 and not np.array_equal(exact, np.rint(exact))
-    with pytest.raises(ValueError, match="probe_shape .* larger than object_shape"):
+    with pytest.raises(ValueError, match=r"probe_shape .* larger than object_shape"):
         ptycho.fermat_spiral(5, (8, 8), (16, 16))
 
 
