@@ -26,7 +26,6 @@ Layout::
 """
 __version__ = "0.1.0"
 
-from . import backend, functionals, operators, solvers  # noqa: E402
-from . import ct, data, io, learned, metrics, ptycho  # noqa: E402
-from .apps import deblur, denoise  # noqa: E402
-from .fusion import fuse  # noqa: E402
+from . import backend, ct, data, functionals, io, learned, metrics, operators, ptycho, solvers
+from .apps import deblur, denoise
+from .fusion import fuse

@@ -125,8 +125,8 @@ def namespace(backend: str | None = None):
 
         return xp_np
     try:
-        import cupy  # noqa: F401
         import array_api_compat.cupy as xp_cp
+        import cupy  # noqa: F401
     except ImportError as err:  # pragma: no cover - depends on the machine
         raise ImportError("backend 'cupy' needs CuPy: pip install 'recon[gpu]'") from err
     return xp_cp

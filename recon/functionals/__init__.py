@@ -16,12 +16,12 @@
 """
 from .base import ComposedFunctional, Functional, ScaledFunctional, SeparableSum, SumFunctional, Zero
 from .data import KullbackLeibler, L1DataFidelity, L2DataFidelity
+from .dtv import DirectionalGradient, DirectionalTV, luminance, project_simplex
 from .norms import L1, L2, L21, Box, NonNegativity, SquaredL2
+from .ridge import RidgeRegularizer
+from .splines import LinearSpline
 from .tikhonov import Tikhonov
 from .tv import TV, HuberTV
-from .dtv import DirectionalGradient, DirectionalTV, luminance, project_simplex
-from .splines import LinearSpline
-from .ridge import RidgeRegularizer
 from .wavelet import WaveletL1
 
 __all__ = [

@@ -23,8 +23,8 @@ import math
 
 from .._checks import finite
 from ..backend import array_namespace, is_cupy, is_numpy
-from .base import Functional
 from ._tv_numba import project_pairs
+from .base import Functional
 
 __all__ = ["L1", "L2", "SquaredL2", "L21", "NonNegativity", "Box"]
 

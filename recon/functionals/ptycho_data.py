@@ -33,7 +33,6 @@ coherent diffraction imaging. *Opt. Express* 20, 25914.
 """
 from __future__ import annotations
 
-
 from .._checks import finite
 from ..backend import array_namespace, check_finite
 from .base import Functional

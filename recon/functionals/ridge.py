@@ -136,7 +136,7 @@ class RidgeRegularizer(Functional):
     def weak_convexity(self) -> float:
         return self.w_norm**2 * max(0.0, -self.activation.slope_min)
 
-    def at_noise_level(self, sigma) -> "RidgeRegularizer":
+    def at_noise_level(self, sigma) -> RidgeRegularizer:
         """The same regularizer with the scales :math:`s_c(\\sigma)` of the noise level ``sigma``.
 
         ``sigma`` is in the units ``noise_scaling`` expects (for published WCRR weights loaded by
@@ -151,7 +151,7 @@ class RidgeRegularizer(Functional):
         out.extras = dict(self.extras, sigma=sigma)
         return out
 
-    def to(self, backend=None, *, xp=None, dtype=None) -> "RidgeRegularizer":
+    def to(self, backend=None, *, xp=None, dtype=None) -> RidgeRegularizer:
         """The same regularizer with its kernels in another array library (or dtype).
 
         Parameters

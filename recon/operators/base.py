@@ -100,7 +100,7 @@ class LinearOperator:
         return assign(out, self._adjoint(y))
 
     @property
-    def T(self) -> "LinearOperator":
+    def T(self) -> LinearOperator:
         """The adjoint operator :math:`A^*`, itself a :class:`LinearOperator`."""
         return _Adjoint(self)
 

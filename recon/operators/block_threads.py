@@ -95,7 +95,7 @@ def run_steps(steps, scratches):
         if then is not None and not errors:
             try:
                 then()
-            except BaseException as err:  # noqa: BLE001 - re-raised by the caller's thread
+            except BaseException as err:
                 errors.append(err)
 
     barrier = threading.Barrier(len(scratches), action=between_steps)
@@ -113,7 +113,7 @@ def run_steps(steps, scratches):
                 barrier.wait()
         except threading.BrokenBarrierError:
             pass
-        except BaseException as err:  # noqa: BLE001 - re-raised by the caller's thread
+        except BaseException as err:
             errors.append(err)
             barrier.abort()
 

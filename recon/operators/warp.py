@@ -73,7 +73,7 @@ class Warp(LinearOperator):
         self._grids = {}
 
     @classmethod
-    def rigid(cls, shape, angle: float = 0.0, shift=(0.0, 0.0)) -> "Warp":
+    def rigid(cls, shape, angle: float = 0.0, shift=(0.0, 0.0)) -> Warp:
         """Rotation by ``angle`` (radians) about the centre, then ``shift`` (rows, cols): :math:`A = R(\\alpha)`, :math:`b` = shift."""
         shift = np.asarray(shift, dtype=np.float64)
         if shift.shape != (2,) or not np.all(np.isfinite(shift)) or not math.isfinite(angle):

@@ -1,8 +1,8 @@
 """The compiled dTV inner iteration (numba) against the array-API path: same iterates, gaps and values to rounding."""
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
-
-from contextlib import nullcontext
 
 from recon._compiled import disabled
 from recon.functionals import DirectionalTV, _dtv_numba

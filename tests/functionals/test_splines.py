@@ -1,9 +1,9 @@
 """LinearSpline.scaled: the compiled one-pass kernel against the array-API path (shapes, dtypes, in place,
 values beyond the knots, NaN and infinity), and when the kernel is not used."""
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
-
-from contextlib import nullcontext
 
 from recon._compiled import disabled, enabled
 from recon.functionals import LinearSpline, _spline_numba

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from recon.backend import combine_into
-from recon.functionals import L2DataFidelity, L21
 from recon._compiled import disabled, enabled
+from recon.backend import combine_into
+from recon.functionals import L21, L2DataFidelity
 from recon.operators import Gradient, _gradient_numba
 from recon.operators.base import dottest
 from recon.solvers import pdhg

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import scipy.signal as signal
 
-from recon.backend import to_numpy
-from recon.operators import MultiConvolution, dottest
-from recon.operators import multiconv as multiconv_module
 from recon._compiled import disabled, enabled
-from recon.operators import _multiconv_planes
+from recon.backend import to_numpy
+from recon.operators import MultiConvolution, _multiconv_planes, dottest
+from recon.operators import multiconv as multiconv_module
 from tests.helpers import tolerance
 from tests.helpers.multiconv import _channel_fn, _mixed_kernels, _standard
 

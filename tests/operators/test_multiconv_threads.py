@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from recon.operators import MultiConvolution, block_threads, dottest, _multiconv_planes
+from recon.operators import MultiConvolution, _multiconv_planes, block_threads, dottest
 from tests.helpers.multiconv import _channel_fn, _mixed_kernels, _standard
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from recon.backend import to_numpy
-from recon.functionals import TV, L2DataFidelity, L21, SeparableSum, Tikhonov
+from recon.functionals import L21, TV, L2DataFidelity, SeparableSum, Tikhonov
 from recon.operators import Convolution, Gradient, stack
 from recon.operators.convolution import gaussian_kernel
 from recon.solvers import fista, pdhg

@@ -189,7 +189,7 @@ def test_bad_problem():
 
 def test_default_start_follows_the_data_dtype_and_library(xp, dtype, make):
     # no x0: the iterates take the library and dtype of the data a term carries
-    from recon.functionals import L2DataFidelity, L21, SeparableSum
+    from recon.functionals import L21, L2DataFidelity, SeparableSum
     from recon.operators import Gradient, Identity, stack
 
     b = make(np.random.default_rng(0).random((6, 5)))
