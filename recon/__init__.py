@@ -29,3 +29,20 @@ __version__ = "0.1.0"
 from . import backend, ct, data, functionals, io, learned, metrics, operators, ptycho, solvers
 from .apps import deblur, denoise
 from .fusion import fuse
+
+__all__ = [
+    "__version__",
+    "backend",
+    "ct",
+    "data",
+    "deblur",
+    "denoise",
+    "functionals",
+    "fuse",
+    "io",
+    "learned",
+    "metrics",
+    "operators",
+    "ptycho",
+    "solvers",
+]

@@ -32,7 +32,7 @@ def test_use_restores_on_error():
 
 def test_mixing_libraries_names_them():
     xs = pytest.importorskip("array_api_strict")
-    with pytest.raises(TypeError, match="array_api_strict.*numpy|numpy.*array_api_strict"):
+    with pytest.raises(TypeError, match=r"array_api_strict.*numpy|numpy.*array_api_strict"):
         backend.array_namespace(np.zeros(3), xs.zeros(3))
 
 

@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 __all__ = [
+    "LEARNED",
     "REGULARIZERS",
     "Parser",
     "UsageError",
@@ -34,7 +35,10 @@ __all__ = [
     "use_backend",
 ]
 
-REGULARIZERS = ("tv", "tikhonov", "wavelet", "crr", "wcrr")  # crr/wcrr: learned, need a noise level
+# the learned ones need a noise level: "crr"/"wcrr" are recon's shipped models, "*-published" the authors'
+# checkpoints (torch and $RECON_SHARED_DATA); written out, as the library is imported only when a command runs
+LEARNED = ("crr", "wcrr", "crr-published", "wcrr-published")
+REGULARIZERS = ("tv", "tikhonov", "wavelet", *LEARNED)
 
 
 class UsageError(Exception):
@@ -174,8 +178,8 @@ def save_figure(fig, path, force: bool, argument: str) -> None:
 
 
 def check_ridge(args) -> None:
-    """``--reg crr|wcrr``: a noise level is needed and the weights must load (checked before any work)."""
-    if args.reg not in ("crr", "wcrr"):
+    """``--reg`` learned (:data:`LEARNED`): a noise level is needed and the weights must load (before any work)."""
+    if args.reg not in LEARNED:
         return
     if args.noise_sigma is None:
         raise UsageError(f"--noise-sigma: required by --reg {args.reg} (noise level in image units, e.g. 0.098)")

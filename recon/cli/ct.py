@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ._common import (
+    LEARNED,
     UsageError,
     add_run_options,
     check_output,
@@ -36,10 +37,10 @@ def add_parser(sub):
     p.add_argument("--radians", action="store_true", help="--angles are in radians")
     p.add_argument("--method", default="fbp", choices=ct.METHODS, help="(default: %(default)s)")
     p.add_argument("--weight", type=nonnegative_float, default=None,
-                   help="regularisation weight (tikhonov, tv, crr, wcrr: required)")
+                   help="regularisation weight (tikhonov, tv and the learned crr, wcrr, *-published: required)")
     p.add_argument("--iters", type=positive_int, default=None, help="iteration budget (iterative methods)")
     p.add_argument("--noise-sigma", type=nonnegative_float, default=None, dest="noise_sigma",
-                   help="crr, wcrr: the noise level (image units, e.g. 0.059 = 15/255) that sets the learned "
+                   help="learned methods: the noise level (image units, e.g. 0.059 = 15/255) that sets the learned "
                         "regularizer's scales; a tuning parameter like --weight (default 25/255)")
     p.add_argument("--filter", default="ram-lak", choices=ct.FILTERS, help="FBP filter (default: %(default)s)")
     p.add_argument("--output", "-o", required=True, help="output image (.png: 8-bit, clipped to [0, 1]; "
@@ -81,15 +82,16 @@ def run(args) -> int:
 
     out = check_output(args.output, args.force)
     theta = _angles(args.angles, args.radians)
-    if args.method in ("tikhonov", "tv", "crr", "wcrr") and args.weight is None:
+    if args.method in ("tikhonov", "tv", *LEARNED) and args.weight is None:
         raise UsageError(f"--weight: method {args.method!r} needs a weight (e.g. 0.5 for 1% noise on 60 angles)")
     with use_backend(args.backend):
         sino = load_input(args.input)
         if sino.shape[0] != theta.size:
             raise UsageError(f"--angles: {theta.size} angles but the sinogram has {sino.shape[0]} rows "
                              f"(shape {tuple(sino.shape)} = (n_angles, n_detectors))")
-        if args.noise_sigma is not None and args.method not in ("crr", "wcrr"):
-            raise UsageError(f"--noise-sigma: only for --method crr or wcrr, got --method {args.method}")
+        if args.noise_sigma is not None and args.method not in LEARNED:
+            raise UsageError(f"--noise-sigma: only for a learned --method ({', '.join(LEARNED)}), "
+                             f"got --method {args.method}")
         start = time.perf_counter()
         try:
             result = ct.reconstruct(sino, theta, args.method, weight=args.weight, iters=args.iters,
@@ -97,7 +99,8 @@ def run(args) -> int:
                                     sigma=args.noise_sigma)
         except (ValueError, TypeError) as err:
             raise UsageError(f"ct: {err}") from None
-        except FileNotFoundError as err:  # --method wcrr without the published weights
+        # a missing shipped file (broken install), or a *-published method without its folder or torch
+        except (FileNotFoundError, ImportError) as err:
             raise UsageError(f"--method {args.method}: {err}") from None
         seconds = time.perf_counter() - start
         save_output(out, result.x, args.force)

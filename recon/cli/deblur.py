@@ -36,7 +36,7 @@ def add_parser(sub):
                    help="blur kernel: gaussian, disk, motion, or a .npy file (default: %(default)s)")
     p.add_argument("--sigma", type=positive_float, default=2.0, help="gaussian: standard deviation in pixels")
     p.add_argument("--noise-sigma", type=positive_float, default=None,
-                   help="--reg crr/wcrr: noise level in image units (--sigma is the blur here)")
+                   help="learned --reg (crr, wcrr, *-published): noise level in image units (--sigma is the blur here)")
     p.add_argument("--radius", type=nonnegative_float, default=3.0, help="disk: radius in pixels")
     p.add_argument("--length", type=positive_float, default=9.0, help="motion: length in pixels (>= 1)")
     p.add_argument("--angle", type=finite_float, default=0.0, help="motion: direction in degrees")

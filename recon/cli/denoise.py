@@ -32,7 +32,8 @@ def add_parser(sub):
                    help="Bregman iterations (tv only): add back the residual, restoring contrast that TV removes")
     p.add_argument("--noise-sigma", "--sigma", type=nonnegative_float, default=None, dest="noise_sigma",
                    help="noise standard deviation per pixel in image units (0.098 for 25/255 on a [0, 1] image): "
-                        "required by --reg crr/wcrr; with --bregman it stops by the discrepancy principle")
+                        "required by a learned --reg (crr, wcrr, *-published); with --bregman it stops by the "
+                        "discrepancy principle")
     p.set_defaults(run=run)
     return p
 

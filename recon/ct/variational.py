@@ -21,11 +21,11 @@ from ..solvers import cgls, fista, landweber, pdhg
 from ..solvers.result import Result
 from .backprojection import fbp
 from .geometry import check_real_array, check_sinogram, image_shape
-from .learned import ridge_reconstruct
+from .learned import LEARNED, ridge_reconstruct
 
 __all__ = ["reconstruct", "METHODS", "NOISE_MODELS"]
 
-METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv", "crr", "wcrr")
+METHODS = ("fbp", "landweber", "cgls", "tikhonov", "tv", *LEARNED)
 NOISE_MODELS = ("gaussian", "poisson")
 _DISCREPANCY = 1.05  # Morozov's tau > 1: stop once ||Ax - p|| <= tau * delta
 
@@ -68,7 +68,7 @@ def _check_weight(weight, method):
     return finite(weight, "weight", ge=0)
 
 
-_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500, "crr": 3000, "wcrr": 3000}
+_DEFAULT_ITERS = {"landweber": 200, "cgls": 50, "tikhonov": 200, "tv": 500, **dict.fromkeys(LEARNED, 3000)}
 
 
 def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=None, tol=None, noise_level=None,
@@ -101,12 +101,14 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
       :math:`a \ge \|W^{1/2}A\|` (:meth:`Radon.norm` is an upper bound), so :math:`\|K\| \le \sqrt2`
       and :math:`\tau = 0.099/\sqrt2`, :math:`\sigma = 100\tau` (:math:`\tau\sigma\|K\|^2 < 1`).
     * ``"crr"``: :math:`\min_{x (\ge 0)} D(x) + w\,R(x)` with :math:`R` the learned convex ridge
-      regularizer (CRR-NN, at noise level ``sigma``) by FISTA with adaptive restart
+      regularizer recon ships (CRR-NN, at noise level ``sigma``) by FISTA with adaptive restart
       (:mod:`recon.ct.learned`).
-    * ``"wcrr"``: the same with the published weakly convex WCRR-NN; the problem is then
+    * ``"wcrr"``: the same with the weakly convex WCRR-NN recon ships; the problem is then
       non-convex and the solver is the monotone accelerated proximal gradient
       (:func:`recon.solvers.monotone_apg`, Li & Lin 2015), whose objective never increases and
-      whose limit points are critical points.  Needs the published checkpoint (and torch).
+      whose limit points are critical points.
+    * ``"crr-published"``, ``"wcrr-published"``: the same with the authors' published checkpoints
+      (torch and the folder under ``$RECON_SHARED_DATA``; :mod:`recon.learned.weights`).
 
     Landweber and CGLS are regularised by stopping early: with ``noise_level`` :math:`\sigma`
     (standard deviation of the noise per ray; for ``"poisson"`` it is 1 in whitened units and need
@@ -119,18 +121,19 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         Real floating, finite; NumPy, CuPy or any array-API array (the result lives there too).
     angles : 1-D array_like
         Radians (degrees with ``degrees=True``).
-    method : {"fbp", "landweber", "cgls", "tikhonov", "tv", "crr", "wcrr"}
+    method : {"fbp", "landweber", "cgls", "tikhonov", "tv", "crr", "wcrr", "crr-published", "wcrr-published"}
     weight : float
-        Regularisation parameter :math:`w` for ``"tikhonov"``, ``"tv"``, ``"crr"`` and ``"wcrr"``
+        Regularisation parameter :math:`w` for ``"tikhonov"``, ``"tv"`` and the learned methods
         (required there).  It
         multiplies a regulariser in image units against a data term that grows with the number of
         angles: for Gaussian data :math:`w` of order :math:`\sigma\sqrt{N_\text{angles}}` is a start.
     iters : int, optional
-        Maximum iterations (defaults: landweber 200, cgls 50, tikhonov 200, tv 500, crr and wcrr 3000).
+        Maximum iterations (defaults: landweber 200, cgls 50, tikhonov 200, tv 500, the learned ones 3000).
     tol : float, optional
         Relative-change tolerance of the iteration, :math:`\|x_{k+1} - x_k\| \le \mathrm{tol}\,
-        \|x_{k+1}\|` (default 1e-6; ``"wcrr"`` also stops once the stationarity residual of its last
-        step is below ``tol`` relative; CGLS: relative normal-equation residual).
+        \|x_{k+1}\|` (default 1e-6; a weakly convex model such as ``"wcrr"`` also stops once the
+        stationarity residual of its last step is below ``tol`` relative; CGLS: relative
+        normal-equation residual).
     noise_level : float, optional
         Noise standard deviation per ray (Gaussian model), for the discrepancy principle.
     noise_model : {"gaussian", "poisson"}
@@ -153,13 +156,13 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         Landweber and CGLS return what :func:`recon.solvers.landweber` and :func:`recon.solvers.cgls`
         do (``history["residual"]`` row :math:`k` the whitened residual of :math:`x_k`).
     sigma : float, optional
-        ``"crr"`` and ``"wcrr"`` only: the noise level (image units) setting the learned
-        regularizer's per-channel scales (published models; recon's own CRR-NN has none); a tuning
+        Learned methods only: the noise level (image units) setting the learned regularizer's
+        per-channel scales :math:`s_c(\sigma)`; a tuning
         parameter like ``weight`` (default 25/255).  It is *not* the noise of the sinogram: tune it
         with ``weight`` on a held-out image (see Notes).
     x0 : array, "fbp", "zeros" or None
         Start of the iterative methods, an array of the image ``shape`` in the sinogram's library.
-        Default: the FBP (``"fbp"``, ram-lak) for ``"crr"`` and ``"wcrr"``, zeros for the others
+        Default: the FBP (``"fbp"``, ram-lak) for the learned methods, zeros for the others
         (Landweber and CGLS are regularised by stopping early from zero).  With ``nonneg`` the start
         is projected on :math:`x \ge 0` (except for CGLS, which is unconstrained).
 
@@ -203,7 +206,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
         sigma = finite(noise_level, "noise_level", ge=0)
     x0 = _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry)
 
-    if method in ("crr", "wcrr"):
+    if method in LEARNED:
         return ridge_reconstruct(B, b, x0, _check_weight(weight, method), ridge_sigma, nonneg, iters, tol, progress,
                                  callback, return_result, reg=method)
     if method == "tv" or (method == "tikhonov" and nonneg):
@@ -223,7 +226,7 @@ def reconstruct(sinogram, angles, method: str = "fbp", *, weight=None, iters=Non
 def _start(x0, method, sinogram, theta, shape, xp, nonneg, geometry):
     """The checked start of an iterative method (``reconstruct``'s ``x0``)."""
     if x0 is None:
-        x0 = "fbp" if method in ("crr", "wcrr") else "zeros"
+        x0 = "fbp" if method in LEARNED else "zeros"
     if isinstance(x0, str):
         if x0 == "zeros":
             return xp.zeros(shape, dtype=sinogram.dtype, device=sinogram.device)

@@ -15,7 +15,8 @@ and writes :math:`p, u, \bar u` once, where the NumPy path makes about 36
 elementwise passes.  ``gap_terms`` computes the sums behind the duality gap in one pass.
 
 :func:`kernels` returns both, compiled on first use (numba is imported only then), or ``None`` when
-numba is unavailable (:mod:`recon._compiled`); callers then use the array-API path.  They release the GIL, so bands fused in threads run in parallel.
+numba is unavailable (:mod:`recon._compiled`); callers then use the array-API path.  They release the GIL,
+so bands fused in threads run in parallel.
 
 Conventions (those of :class:`~recon.operators.Gradient`): forward differences with the last row
 (column) of the row (column) difference zero; :math:`\xi` vanishes there too, so :math:`P p` does, and
@@ -141,8 +142,9 @@ def _step(ub, p, xi, gamma, u, x, w, a, shift, c1, c2, rows):
 
 
 def _gap_terms(u, p, xi, gamma, x, w, nonnegative, simplex, rows, flat):
-    r"""Sums behind the duality gap, in float64: :math:`\sum|P\nabla u|`, :math:`\sum(|P\nabla u| - \langle P\nabla u, p\rangle)`,
-    the Fenchel–Young sum (twice the term of ``DirectionalTV._fenchel_young``), :math:`\sum(u - x)^2` and,
+    r"""Sums behind the duality gap, in float64: :math:`\sum|P\nabla u|`,
+    :math:`\sum(|P\nabla u| - \langle P\nabla u, p\rangle)`, the Fenchel–Young sum (twice the term of
+    ``DirectionalTV._fenchel_young``), :math:`\sum(u - x)^2` and,
     with ``simplex``, :math:`\sum(\Pi_\Delta z - z)^2` (else 0).
 
     With :math:`z = x + w\operatorname{div}P p` and :math:`d = u - z`, the Fenchel–Young sum is
@@ -201,7 +203,10 @@ def _gap_terms(u, p, xi, gamma, x, w, nonnegative, simplex, rows, flat):
 
 
 def _simplex_threshold(flat):
-    r""":math:`\theta` of the projection :math:`\max(y - \theta, 0)` of ``flat`` onto the unit simplex (sort-based, float64 sums)."""
+    r""":math:`\theta` of the projection :math:`\max(y - \theta, 0)` of ``flat`` onto the unit simplex.
+
+    Sort-based, with float64 sums.
+    """
     srt = np.sort(flat)
     m = srt.shape[0]
     cums, theta = 0.0, 0.0

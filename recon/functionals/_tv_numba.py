@@ -150,7 +150,8 @@ def project_pairs(x, out, radius):
     if _project_kernel is None or not enabled() or type(x) is not np.ndarray or type(out) is not np.ndarray:
         return None
     dtype = x.dtype
-    if x.shape[0] != 2 or out.shape != x.shape or out.dtype != dtype or not (dtype == np.float32 or dtype == np.float64) \
+    if x.shape[0] != 2 or out.shape != x.shape or out.dtype != dtype \
+            or not (dtype == np.float32 or dtype == np.float64) \
             or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
     if x is out:

@@ -72,9 +72,12 @@ class DualState:
                                self.shift, self.rows, self.simplex, self.flat)
 
     def fused_gap_terms(self, x, w):
-        """``(dTV(u), sum(|g| - <g, p>), Fenchel-Young sum, sum((u - x)^2), sum((proj z - z)^2))`` by the compiled kernel."""
-        return self.kernels[1](self.u, self.p, self.xi, self.scalar(self.gamma), x, self.scalar(w), bool(self.shift == 0),
-                               self.simplex, self.rows, self.flat)
+        """``(dTV(u), sum(|g| - <g, p>), Fenchel-Young sum, sum((u - x)^2), sum((proj z - z)^2))``.
+
+        Computed in one pass by the compiled kernel.
+        """
+        return self.kernels[1](self.u, self.p, self.xi, self.scalar(self.gamma), x, self.scalar(w),
+                               bool(self.shift == 0), self.simplex, self.rows, self.flat)
 
     # -- array-API path ---------------------------------------------------------------------------
     def iterate(self, x, w, step, c1, c2, constraint, project_simplex):
@@ -102,7 +105,10 @@ class DualState:
         into("add", self.ub, self.ub, self.q[0, ...])
 
     def project_into(self, g, out):
-        r"""``out`` = :math:`P_\xi g = g - \gamma\,\xi\langle\xi, g\rangle` (``g`` is left unchanged unless it is ``out``)."""
+        r"""``out`` = :math:`P_\xi g = g - \gamma\,\xi\langle\xi, g\rangle`.
+
+        ``g`` is left unchanged unless it is ``out``.
+        """
         into, xi, s = self.into, self.xi, self.s
         if self.gamma == 0.0:
             return g

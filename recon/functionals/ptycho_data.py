@@ -116,7 +116,10 @@ class AmplitudeLoss(_DetectorLoss):
         return u * ((a + tau * self.amplitudes(z.dtype)) / (1.0 + tau))
 
     def project(self, z):
-        """:math:`\\sqrt I\\, z/|z|`: the nearest wave with the measured modulus (the prox for :math:`\\tau\\to\\infty`)."""
+        """:math:`\\sqrt I\\, z/|z|`: the nearest wave with the measured modulus.
+
+        It is the prox for :math:`\\tau\\to\\infty`.
+        """
         self._check(z)
         u, _ = self._phase(z)
         return self.amplitudes(z.dtype) * u

@@ -57,8 +57,9 @@ def cg(apply, rhs, tol, iters):
     p = r.clone()
     rr = torch.sum(r * r, dim=dims, keepdim=True)
     target = (tol * tol) * rr
-    k = 0
-    for k in range(1, int(iters) + 1):
+    k, iters = 0, int(iters)
+    while k < iters:
+        k += 1
         ap = apply(p)
         alpha = rr / torch.clamp(torch.sum(p * ap, dim=dims, keepdim=True), min=1e-30)
         x = x + alpha * p

@@ -11,6 +11,8 @@ r"""The torch pieces both trainers' models share (``torch`` needed; imported onl
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ._activation_numba import backward_kernel
@@ -102,7 +104,7 @@ def activation_nograd(z, c, log_scale, x_min, step):
         if not _POOL or _POOL[0]._max_workers < workers:
             _POOL[:] = [ThreadPoolExecutor(workers)]
         cuts = [channels * (batch * k // workers) for k in range(workers + 1)]
-        for job in [_POOL[0].submit(part, i, j) for i, j in zip(cuts[:-1], cuts[1:]) if j > i]:
+        for job in [_POOL[0].submit(part, i, j) for i, j in itertools.pairwise(cuts) if j > i]:
             job.result()
     return torch.from_numpy(out.reshape(zn.shape))
 

@@ -20,6 +20,7 @@ not the authors' full recipe (GPU, 6000 batches of 128 patches).
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -119,7 +120,7 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
             knots = torch.cat([c.new_zeros(1), torch.cumsum(h * (c[:-1] + c[1:]) / 2, 0)])
             delta = tau - j
             phi_int = knots[j] + h * delta * (c[j] + 0.5 * delta * (c[j + 1] - c[j]))
-            j0 = min(max(int(math.floor(-self.x_min / h)), 0), c.numel() - 2)
+            j0 = min(max(math.floor(-self.x_min / h), 0), c.numel() - 2)
             d0 = -self.x_min / h - j0
             offset = knots[j0] + h * d0 * (c[j0] + 0.5 * d0 * (c[j0 + 1] - c[j0]))
             return torch.sum((phi_int - offset) / self.scale**2, dim=(1, 2, 3))
@@ -241,7 +242,7 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     kernels = [rng.standard_normal((co, ci, size, size)) / (size * math.sqrt(ci))
-               for ci, co in zip(channels[:-1], channels[1:])]
+               for ci, co in itertools.pairwise(channels)]
     grid = np.linspace(-0.1, 0.1, knots)
     model = TorchRidge(kernels, 0.5 * grid, -0.1, 0.1)  # slope 1/2: a mild Tikhonov-like start
     model.project()

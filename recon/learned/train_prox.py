@@ -28,6 +28,7 @@ state is kept and returned.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -102,7 +103,7 @@ def train_crr_prox(images, *, steps=None, time_limit=None, batch=16, patch=40, s
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     kernels = [rng.standard_normal((co, ci, size, size)) / (size * math.sqrt(ci))
-               for ci, co in zip(channels[:-1], channels[1:])]
+               for ci, co in itertools.pairwise(channels)]
     grid = np.linspace(-x_range, x_range, knots)
     model = TorchRidge(kernels, np.clip(grid, -init_clip, init_clip), -x_range, x_range,
                        scale=np.full(channels[-1], float(scale)), learn_scale=True)

@@ -143,7 +143,7 @@ def TorchWCRR(kernels, cvx, ccv, mu, scaling, *, x_min=-0.1, x_max=0.1, rho=1.0,
             knots = torch.cat([c.new_zeros(1), torch.cumsum(h * (c[:-1] + c[1:]) / 2, 0)])
             delta = tau - j
             phi_int = knots[j] + h * delta * (c[j] + 0.5 * delta * (c[j + 1] - c[j]))
-            j0 = min(max(int(math.floor(-self.x_min / h)), 0), c.numel() - 2)
+            j0 = min(max(math.floor(-self.x_min / h), 0), c.numel() - 2)
             d0 = -self.x_min / h - j0
             offset = knots[j0] + h * d0 * (c[j0] + 0.5 * d0 * (c[j0 + 1] - c[j0]))
             return torch.sum((phi_int - offset) / s**2, dim=(1, 2, 3))

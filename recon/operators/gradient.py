@@ -73,7 +73,10 @@ class Gradient(LinearOperator):
         )
 
     def forward_into(self, u, out, *, accumulate: bool = False):
-        """Write :math:`\\nabla u` into ``out`` (shape ``(ndim, *shape)``), or add it when ``accumulate``; return ``out``."""
+        """Write :math:`\\nabla u` into ``out`` (shape ``(ndim, *shape)``), or add it when ``accumulate``.
+
+        Returns ``out``.
+        """
         if numba_usable(self, u, out):
             return numba_forward(u, out, accumulate)
         xp = array_namespace(u, out)

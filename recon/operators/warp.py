@@ -3,7 +3,8 @@ r"""Affine warps of 2-D images with bilinear interpolation, and their derivative
 Convention: for the 2×3 matrix :math:`[A \mid b]`,
 
 .. math::
-    (W u)(p) = u(A p + b), \qquad p = (\text{row}, \text{col}) - c, \quad c = \bigl(\tfrac{n_0 - 1}{2}, \tfrac{n_1 - 1}{2}\bigr),
+    (W u)(p) = u(A p + b), \qquad p = (\text{row}, \text{col}) - c,
+    \quad c = \bigl(\tfrac{n_0 - 1}{2}, \tfrac{n_1 - 1}{2}\bigr),
 
 positions in pixels measured from the image centre.  :math:`u` is evaluated between pixels by
 bilinear interpolation and is zero outside the image.  For fixed :math:`[A \mid b]`, :math:`W` is
@@ -24,7 +25,10 @@ __all__ = ["Warp", "rotation"]
 
 
 def rotation(angle: float) -> np.ndarray:
-    r"""The 2×2 matrix :math:`R(\alpha) = \begin{pmatrix}\cos\alpha & -\sin\alpha\\ \sin\alpha & \cos\alpha\end{pmatrix}` (row, col)."""
+    r"""The 2×2 rotation matrix in (row, col) coordinates.
+
+    :math:`R(\alpha) = \begin{pmatrix}\cos\alpha & -\sin\alpha\\ \sin\alpha & \cos\alpha\end{pmatrix}`.
+    """
     c, s = math.cos(angle), math.sin(angle)
     return np.array([[c, -s], [s, c]])
 
@@ -74,7 +78,10 @@ class Warp(LinearOperator):
 
     @classmethod
     def rigid(cls, shape, angle: float = 0.0, shift=(0.0, 0.0)) -> Warp:
-        """Rotation by ``angle`` (radians) about the centre, then ``shift`` (rows, cols): :math:`A = R(\\alpha)`, :math:`b` = shift."""
+        """Rotation by ``angle`` (radians) about the centre, then ``shift`` (rows, cols).
+
+        That is :math:`A = R(\\alpha)` and :math:`b` = shift.
+        """
         shift = np.asarray(shift, dtype=np.float64)
         if shift.shape != (2,) or not np.all(np.isfinite(shift)) or not math.isfinite(angle):
             raise ValueError(f"angle must be finite and shift two finite numbers, got {angle}, {shift.tolist()}")
@@ -141,7 +148,9 @@ class Warp(LinearOperator):
 
     # -- derivative in the parameters ------------------------------------------------------------
     def derivative(self, u) -> LinearOperator:
-        r"""The derivative of :math:`[A\mid b] \mapsto W_{A,b}\,u` at this warp: a linear map from (2, 3) arrays to images.
+        r"""The derivative of :math:`[A\mid b] \mapsto W_{A,b}\,u` at this warp.
+
+        It is a linear map from (2, 3) arrays to images:
 
         .. math::
             \frac{d}{d\varepsilon} W_{M + \varepsilon\Delta} u \Big|_{\varepsilon=0}

@@ -80,8 +80,8 @@ def landweber(K, y, x0=None, *, step=None, nonneg: bool = False, iters: int = 20
     Returns
     -------
     Result
-        history: ``residual`` :math:`\|Kx_k - y\|` (row 0 the start), ``relative_change``;
-        extras: ``step``.
+        history: ``residual`` :math:`\|Kx_k - y\|` (row 0 the start), ``relative_change``
+        (``nan`` at row 0); extras: ``step``.
 
     Notes
     -----
@@ -108,7 +108,8 @@ def landweber(K, y, x0=None, *, step=None, nonneg: bool = False, iters: int = 20
     xp = array_namespace(x)
     r = y - K(x)
     res = norm(r)
-    loop.record(iteration=0, residual=res)
+    # row 0 is the start: no change yet, but every column keeps one value per row of ``iteration``
+    loop.record(iteration=0, residual=res, relative_change=math.nan)
     if delta is not None and res <= delta:
         loop.stop(_discrepancy(res, delta))
         return loop.result(x, extras={"step": step})

@@ -143,7 +143,7 @@ def test_bad_images():
     y[3, 4] = np.nan
     with pytest.raises(ValueError, match="y contains NaN or infinity"):
         denoise(y)
-    with pytest.raises(TypeError, match="y must be a real floating-point array .* got dtype int64"):
+    with pytest.raises(TypeError, match=r"y must be a real floating-point array .* got dtype int64"):
         denoise(np.zeros((8, 8), dtype=np.int64))
     with pytest.raises(TypeError, match="y must be an array, got list"):
         denoise([[0.0, 1.0]])

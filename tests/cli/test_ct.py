@@ -122,3 +122,15 @@ def test_wcrr_needs_a_weight_and_the_weights(sparse_dir, monkeypatch, tmp_path, 
     err = capsys.readouterr().err
     assert "--method wcrr" in err and "absent.npz" in err and err.count("\n") == 1
     assert not (sparse_dir / "rec.npy").exists()
+
+
+@pytest.mark.parametrize("method", ["crr-published", "wcrr-published"])
+def test_published_without_its_folder_is_a_usage_error(sparse_dir, monkeypatch, tmp_path, capsys, method):
+    monkeypatch.delitem(weights._loaded, method, raising=False)
+    monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "nowhere"))
+    argv = ["ct", "-i", "sino.npy", "--angles", "0:180:15", "--method", method, "--weight", "0.5", "-o", "rec.npy"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"recon: error: --method {method}:") and err.count("\n") == 1
+    assert str(tmp_path / "nowhere" / "weights" / weights.PUBLISHED[method]) in err
+    assert not (sparse_dir / "rec.npy").exists()

@@ -116,3 +116,15 @@ def test_missing_weights_is_a_usage_error(image_dir, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "--reg" in err and "published weights" in err
     assert not (image_dir / "out.npy").exists()
+
+
+@pytest.mark.parametrize("reg", ["crr-published", "wcrr-published"])
+def test_published_without_its_folder_is_a_usage_error(image_dir, monkeypatch, tmp_path, capsys, reg):
+    # the published checkpoints load only by name, from $RECON_SHARED_DATA/weights/<folder>
+    monkeypatch.delitem(weights._loaded, reg, raising=False)
+    monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert cli.main(["denoise", "-i", "noisy.npy", "-o", "out.npy", "--reg", reg, "--sigma", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("recon: error: --reg:") and err.count("\n") == 1
+    assert str(tmp_path / "nowhere" / "weights" / weights.PUBLISHED[reg]) in err
+    assert not (image_dir / "out.npy").exists()

@@ -47,3 +47,12 @@ def test_crr_bad_arguments_name_them(shipped_crr, sparse_view, kwargs, name):
     u, theta, p = sparse_view
     with pytest.raises(ValueError, match=name):
         ct.reconstruct(p, theta, "crr", shape=u.shape, iters=2, **kwargs)
+
+
+def test_published_name_reads_the_published_slot(monkeypatch, sparse_view):
+    # "crr-published" resolves to weights' published slot only (here a stand-in), never to the shipped file
+    stand_in = load_npz(weights.shipped_path("crr"))
+    monkeypatch.setitem(weights._loaded, "crr-published", stand_in)
+    u, theta, p = sparse_view
+    result = ct.reconstruct(p, theta, "crr-published", weight=0.3, shape=u.shape, iters=5, return_result=True)
+    assert result.message.startswith("published CRR-NN") and result.x.shape == u.shape

@@ -1,5 +1,7 @@
 """RidgeRegularizer (CRR-NN / WCRR) and its LinearSpline: exact integral, gradient, convexity,
 Lipschitz bound, proximal denoiser optimality, backends and dtypes, errors."""
+import itertools
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -47,7 +49,7 @@ def test_value_is_sum_of_scaled_potentials():
     x = _image()
     z = reg.W(x.shape)(x)
     s = reg.scale[:, None, None]
-    brute = sum(quad(lambda t: reg.activation(np.array([s.ravel()[c] * t]))[0] / s.ravel()[c], 0, zi,
+    brute = sum(quad(lambda t, c=c: reg.activation(np.array([s.ravel()[c] * t]))[0] / s.ravel()[c], 0, zi,
                      points=None, limit=200)[0] for c in range(z.shape[0]) for zi in z[c].ravel()[:5])
     partial = np.sum((reg.activation.integral(s * z) / s**2)[:, 0, :5])
     assert np.isclose(partial, brute, rtol=1e-8)
@@ -123,7 +125,7 @@ def test_t_step_reaches_the_prox_and_decreases_the_objective():
 
     assert np.array_equal(reg.t_step(y, tau, 0), y)
     values = [obj(reg.t_step(y, tau, t)) for t in (0, 1, 5, 20)]
-    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(values))
     far = reg.t_step(y, tau, 3000)
     assert np.allclose(far, reg.prox(y, tau, tol=1e-12, iters=5000), atol=1e-8)
 

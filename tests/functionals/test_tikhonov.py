@@ -37,8 +37,9 @@ def test_cg_prox_solves_the_linear_system(shape, xp, dtype, make):
     rows = []
     for e in np.eye(n):
         u = e.reshape(shape)
-        rows.append(np.concatenate([np.append(np.diff(u, axis=a), np.zeros_like(np.take(u, [0], axis=a)), axis=a).ravel()
-                                    for a in range(len(shape))]))
+        rows.append(np.concatenate([
+            np.append(np.diff(u, axis=a), np.zeros_like(np.take(u, [0], axis=a)), axis=a).ravel()
+            for a in range(len(shape))]))
     L = np.array(rows).T
     expected = np.linalg.solve(np.eye(n) + 2 * tau * L.T @ L, x_np.ravel()).reshape(shape)
     z, F_info = F.prox_with_info(make(x_np), tau)

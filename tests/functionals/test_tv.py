@@ -26,7 +26,8 @@ def _grad_matrix(shape):
     cols = []
     for e in np.eye(n):
         u = e.reshape(shape)
-        parts = [np.append(np.diff(u, axis=a), np.zeros_like(np.take(u, [0], axis=a)), axis=a) for a in range(len(shape))]
+        parts = [np.append(np.diff(u, axis=a), np.zeros_like(np.take(u, [0], axis=a)), axis=a)
+                 for a in range(len(shape))]
         cols.append(np.stack(parts).ravel())
     return np.array(cols).T  # (d * n, n)
 

@@ -19,7 +19,8 @@ def brute_prox(value, x, tau, *, constraints=None, bounds=None):
     if constraints is not None:
         res = minimize(obj, x, method="SLSQP", constraints=constraints, options={"ftol": 1e-14, "maxiter": 2000})
     elif bounds is not None:
-        res = minimize(obj, x, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20000})
+        res = minimize(obj, x, method="L-BFGS-B", bounds=bounds,
+                       options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20000})
     else:
         res = minimize(obj, x, method="Powell", options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 200000})
         res = minimize(obj, res.x, method="Powell", options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 200000})

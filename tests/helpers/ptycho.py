@@ -23,7 +23,10 @@ def make_case(M=64, m=32, J=40, diameter=16):
 
 
 def subpixel_case(J=40):
-    """:func:`make_case` with sub-pixel spiral positions kept 0.6 px inside the grid: ``(obj, probe, positions, scan)``."""
+    """:func:`make_case` with sub-pixel spiral positions kept 0.6 px inside the grid.
+
+    Returns ``(obj, probe, positions, scan)``.
+    """
     obj, probe, _, _ = make_case(J=J)
     positions = np.clip(ptycho.fermat_spiral(J, obj.shape, probe.shape, integer=False), 0.6, 31.4)
     return obj, probe, positions, ptycho.simulate(obj, probe, positions)

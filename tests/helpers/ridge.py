@@ -1,4 +1,6 @@
 """A small random ridge regularizer (CRR / WCRR / per-channel CRR) like the published ones."""
+import itertools
+
 import numpy as np
 
 from recon.functionals import LinearSpline, RidgeRegularizer
@@ -18,7 +20,7 @@ def _monotone_spline(seed, antisymmetric=True):
 
 def make_reg(kind="crr", seed=0, channels=(1, 4, 8, 12), xp=np, mu=None):
     rng = np.random.default_rng(seed)
-    ks = [rng.standard_normal((co, ci, 5, 5)) / 5 for ci, co in zip(channels[:-1], channels[1:])]
+    ks = [rng.standard_normal((co, ci, 5, 5)) / 5 for ci, co in itertools.pairwise(channels)]
     ks[0] -= ks[0].mean(axis=(1, 2, 3), keepdims=True)
     mu = (3.0 if kind == "crr" else 1.0) if mu is None else mu
     coeff = mu * _monotone_spline(seed)

@@ -6,6 +6,7 @@ Run as a script for the full Set12 table (both noise levels, per image, JSON lin
 """
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -84,7 +85,7 @@ def test_errors(tmp_path):
     pytest.importorskip("torch")
     from recon.learned import load_published
 
-    with pytest.raises(FileNotFoundError, match="config.json"):
+    with pytest.raises(FileNotFoundError, match=re.escape("config.json")):
         load_published(tmp_path)
     with pytest.raises(ValueError, match="dtype"):
         load_published(tmp_path, dtype="int8")

@@ -94,7 +94,7 @@ def test_missing_files_and_names_are_errors(monkeypatch, tmp_path):
     monkeypatch.setenv("RECON_SHARED_DATA", str(tmp_path / "absent"))
     monkeypatch.setattr(weights, "_loaded", {})
     monkeypatch.setitem(weights.SHIPPED, "wcrr", "absent.npz")  # as in a broken install
-    with pytest.raises(FileNotFoundError, match="wcrr-nn.*absent.npz"):
+    with pytest.raises(FileNotFoundError, match=r"wcrr-nn.*absent\.npz"):
         weights.ridge_regularizer("wcrr")
     with pytest.raises(ValueError, match="name"):
         weights.ridge_regularizer("tv")
@@ -106,7 +106,7 @@ def test_missing_files_and_names_are_errors(monkeypatch, tmp_path):
 def test_published_names_need_torch(monkeypatch):
     monkeypatch.setattr(weights, "_loaded", {})
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ImportError, match="crr-published.*torch"):
+    with pytest.raises(ImportError, match=r"crr-published.*torch"):
         denoise(np.zeros((8, 8), np.float32), reg="crr-published", sigma=0.1)
 
 

@@ -216,7 +216,7 @@ def test_ema_is_the_running_average_of_the_iterates_and_is_what_is_kept(tmp_path
     # with validation, the returned model is the projected average and the iterate's own score is logged
     logs = []
     model, _ = train_wcrr(folder, steps=2, ema=0.5, **dict(kw, validate_every=2, validation_crop=16), log=logs.append)
-    assert "validation_raw" in [e for e in logs if "validation_psnr" in e][0]
+    assert "validation_raw" in next(e for e in logs if "validation_psnr" in e)
     assert torch.allclose(model.cvx.detach(), mean["cvx"], atol=1e-7)  # the average of projected splines is one
     assert torch.allclose(model.log_mu.detach(), mean["log_mu"]) and torch.allclose(model.scaling.detach(),
                                                                                      mean["scaling"])

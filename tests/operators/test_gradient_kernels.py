@@ -92,4 +92,5 @@ def test_pdhg_fast_path_equals_plain_path(dtype):
     tol = 1e-5 if dtype == np.float32 else 1e-13
     assert fast.x.dtype == dtype
     assert np.max(np.abs(fast.x - plain.x)) <= tol
-    assert np.allclose(fast.history["objective"], plain.history["objective"], rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert np.allclose(fast.history["objective"], plain.history["objective"],
+                       rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -1,5 +1,6 @@
 """MultiConvolution: adjoint, layerwise zero-padded correlation (scipy, torch), block splitting, errors;
 the NumPy planes path (_multiconv_planes) and its compiled im2col/col2im against the standard-only path; sandwich."""
+import itertools
 import threading
 
 import numpy as np
@@ -18,7 +19,7 @@ CHANNELS = [(1, 4, 8, 6), (1, 3), (2, 3, 2)]
 
 def _kernels(channels, size=5, seed=0):
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal((c_out, c_in, size, size)) for c_in, c_out in zip(channels[:-1], channels[1:])]
+    return [rng.standard_normal((c_out, c_in, size, size)) for c_in, c_out in itertools.pairwise(channels)]
 
 
 def _brute(u, kernels):

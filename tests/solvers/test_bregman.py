@@ -122,7 +122,8 @@ def test_bregman_with_operator_matches_denoising_path():
 
     u = _disk(n=24, r=5)
     K = 2.0 * Identity(u.shape)
-    a = bregman(K, 2.0 * u, TV(inner_tol=1e-8, inner_iters=5000), tau=1.0, iters=3, tol=0, inner_tol=1e-10, inner_iters=3000)
+    a = bregman(K, 2.0 * u, TV(inner_tol=1e-8, inner_iters=5000), tau=1.0, iters=3, tol=0,
+                inner_tol=1e-10, inner_iters=3000)
     b = bregman(None, u, TV(inner_tol=1e-8, inner_iters=5000), tau=4.0, iters=3, tol=0)
     assert np.linalg.norm(a.x - b.x) <= 1e-4 * np.linalg.norm(b.x)
 

@@ -14,7 +14,10 @@ from tests.helpers.toy import L1, LeastSquares, lasso_kkt, lasso_problem
 
 
 class TiltedDoubleWell(Functional):
-    r""":math:`f(x) = \sum_i (x_i^2 - 1)^2/4 - c_i x_i`: non-convex, :math:`f'' = 3x^2 - 1 \le 9` on :math:`|x| \le 1.8`."""
+    r""":math:`f(x) = \sum_i (x_i^2 - 1)^2/4 - c_i x_i`.
+
+    Non-convex, with :math:`f'' = 3x^2 - 1 \le 9` on :math:`|x| \le 1.8`.
+    """
 
     lipschitz = 9.0
 

@@ -43,7 +43,7 @@ def default_detectors(shape, detector_spacing: float = 1.0) -> int:
     The diagonal is that of the image's bounding box, :math:`\\sqrt{n_x^2 + n_y^2}` pixels.
     """
     ny, nx = shape
-    return int(math.ceil(math.hypot(nx, ny) / detector_spacing)) + 1
+    return math.ceil(math.hypot(nx, ny) / detector_spacing) + 1
 
 
 def check_image_shape(shape) -> tuple:
