@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .._checks import finite
 from ..backend import array_namespace, check_finite, is_numpy
 from ..functionals.base import Functional, Zero
 from ..functionals.data import L2DataFidelity
@@ -41,12 +42,10 @@ def check_image(y, name: str = "y"):
 
 def check_weight(weight) -> float:
     try:
-        value = float(weight)
+        float(weight)
     except (TypeError, ValueError):
         raise TypeError(f"weight must be a number, got {weight!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"weight must be a finite number >= 0, got {weight}")
-    return value
+    return finite(weight, "weight", ge=0)
 
 
 def check_reg(reg):
@@ -190,10 +189,7 @@ def ridge_at_noise_level(reg, sigma, like=None):
     if sigma is None:
         raise ValueError("sigma is required for a learned ridge regularizer: the noise standard deviation in "
                          "image units, e.g. sigma=25/255 for an image in [0, 1]")
-    sigma = float(sigma)
-    if not (sigma > 0 and math.isfinite(sigma)):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
-    return reg.at_noise_level(sigma)
+    return reg.at_noise_level(finite(sigma, "sigma", gt=0))
 
 
 def finish_result(x, y, result, return_result):

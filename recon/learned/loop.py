@@ -10,11 +10,11 @@ state kept and returned, the log callback and the progress bar.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._checks import finite_or_none
 from .torch_ops import require_torch
 
 __all__ = ["Score", "TrainingRun", "check_budget"]
@@ -39,8 +39,7 @@ def check_budget(steps, time_limit, *, required="either"):
         raise ValueError("give steps or time_limit (or both), got neither")
     if steps is not None and (int(steps) != steps or steps < 0):
         raise ValueError(f"steps must be an integer >= 0, got {steps}")
-    if time_limit is not None and not (float(time_limit) > 0 and math.isfinite(float(time_limit))):
-        raise ValueError(f"time_limit must be a finite number > 0 of seconds, got {time_limit}")
+    finite_or_none(time_limit, "time_limit", gt=0)  # seconds
 
 
 def _clone(state_dict):

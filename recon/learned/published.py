@@ -59,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import finite
 from ..backend import asarray, namespace
 from ..functionals.ridge import RidgeRegularizer
 from ..functionals.splines import LinearSpline
@@ -130,13 +131,8 @@ def _load_crr_original(path, config, state, backend, dtype, L, norm_iters, lmbd,
     phi = _monotone_clip(coefficients.reshape(channels, knots))
     lmbd = float(max(state["lmbd"], 1e-4)) if lmbd is None else float(lmbd)  # their clips at use
     mu = float(max(state["mu"], 1e-2)) if mu is None else float(mu)
-    for name, value in (("lmbd", lmbd), ("mu", mu)):
-        if not (value > 0 and math.isfinite(value)):
-            raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    if L is None:
-        L = power_method(kernels, norm_iters)
-    elif not (float(L) > 0 and math.isfinite(float(L))):
-        raise ValueError(f"L must be a finite number > 0, got {L}")
+    lmbd, mu = finite(lmbd, "lmbd", gt=0), finite(mu, "mu", gt=0)
+    L = power_method(kernels, norm_iters) if L is None else finite(L, "L", gt=0)
     xp = namespace(backend)
     reg = RidgeRegularizer([asarray(k, xp=xp, dtype=getattr(xp, dtype)) for k in kernels],
                            LinearSpline(lmbd * mu * phi, -r, r), scale=np.full(channels, mu),
@@ -204,10 +200,7 @@ def load_published(path, *, backend=None, dtype="float32", sigma=None, L=None, n
         if layer == 0:  # the zero-mean parametrisation of the first layer
             k = k - k.mean(axis=(1, 2, 3), keepdims=True)
         kernels.append(k)
-    if L is None:
-        L = power_method(kernels, norm_iters)
-    elif not (float(L) > 0 and math.isfinite(float(L))):
-        raise ValueError(f"L must be a finite number > 0, got {L}")
+    L = power_method(kernels, norm_iters) if L is None else finite(L, "L", gt=0)
     kernels[0] = kernels[0] / math.sqrt(L)
 
     spl = config["spline_activation"]

@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from .._checks import finite
 from .loop import TrainingRun, check_budget
 from .parametrization import project_activation
 from .patches import read_images, sample_patches
@@ -236,8 +237,7 @@ def train_crr(images, *, steps=100, batch=16, patch=40, sigma=25 / 255, t=5, lam
     """
     torch = require_torch()
     check_budget(steps, time_limit, required="steps")
-    if not (float(lam) > 0 and math.isfinite(float(lam))):
-        raise ValueError(f"lam must be a finite number > 0, got {lam}")
+    finite(lam, "lam", gt=0)
     pool = read_images(images)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)

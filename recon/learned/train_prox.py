@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from .._checks import finite
 from .implicit import implicit_gradient, prox_batch
 from .loop import Score, TrainingRun, check_budget
 from .patches import hold_out, read_images, sample_patches
@@ -92,8 +93,7 @@ def train_crr_prox(images, *, steps=None, time_limit=None, batch=16, patch=40, s
     torch = require_torch()
     check_budget(steps, time_limit)
     for name, value in (("lam", lam), ("scale", scale), ("init_clip", init_clip), ("sigma", sigma)):
-        if not (float(value) > 0 and math.isfinite(float(value))):
-            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+        finite(value, name, gt=0)
     if not 0 < decay <= 1:
         raise ValueError(f"decay must be in (0, 1], got {decay}")
     train_pool, val = hold_out(read_images(images), validation_images, validation_crop)

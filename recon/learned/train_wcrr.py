@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import finite, finite_or_none
 from .implicit import implicit_gradient, prox_batch
 from .loop import Score, TrainingRun, check_budget
 from .patches import hold_out, read_images, sample_patches
@@ -130,14 +131,9 @@ class WCRRConfig:
         if float(self.rho) not in (0.0, 1.0):
             raise ValueError(f"rho must be 0 (CRR) or 1 (WCRR), got {self.rho}")
         for name in ("mu", "scale", "sigma_max"):
-            value = getattr(self, name)
-            if not (float(value) > 0 and math.isfinite(float(value))):
-                raise ValueError(f"{name} must be a finite number > 0, got {value}")
-        if not (float(self.init_clip) >= 0 and math.isfinite(float(self.init_clip))):
-            raise ValueError(f"init_clip must be a finite number >= 0 (0: the authors' zero start), "
-                             f"got {self.init_clip}")
-        if self.lr_concave is not None and not (float(self.lr_concave) > 0 and math.isfinite(float(self.lr_concave))):
-            raise ValueError(f"lr_concave must be a finite number > 0 or None, got {self.lr_concave}")
+            finite(getattr(self, name), name, gt=0)
+        finite(self.init_clip, "init_clip", ge=0)  # 0: the authors' zero start
+        finite_or_none(self.lr_concave, "lr_concave", gt=0)
         if not 0 < self.decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {self.decay}")
         if self.ema is not None and not 0 < float(self.ema) < 1:

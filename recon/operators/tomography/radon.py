@@ -57,6 +57,7 @@ import math
 import array_api_compat
 import numpy as np
 
+from ..._checks import finite, positive_int
 from ...backend import add_gathered, array_namespace, asarray, is_cupy, namespace, scatter_add_columns
 from ..base import LinearOperator
 from .parallel import SUBBINS, check_angles, check_image_shape, default_detectors
@@ -130,22 +131,13 @@ class Radon(LinearOperator):
                  subbins=SUBBINS):
         shape = check_image_shape(shape)
         theta = check_angles(angles, degrees)
-        ds = float(detector_spacing)
-        if not (math.isfinite(ds) and ds > 0):
-            raise ValueError(f"detector_spacing must be a finite number > 0, got {detector_spacing!r}")
-        if n_detectors is None:
-            n_det = default_detectors(shape, ds)
-        elif isinstance(n_detectors, bool) or not isinstance(n_detectors, (int, np.integer)) or n_detectors < 1:
-            raise ValueError(f"n_detectors must be a positive int, got {n_detectors!r}")
-        else:
-            n_det = int(n_detectors)
+        ds = finite(detector_spacing, "detector_spacing", gt=0)
+        n_det = default_detectors(shape, ds) if n_detectors is None else positive_int(n_detectors, "n_detectors")
         # rounding moves positions by up to 3/(2L) bin, which the one spare guard bin absorbs for L >= 2
         if isinstance(subbins, bool) or not isinstance(subbins, (int, np.integer)) or subbins < 2:
             raise ValueError(f"subbins must be an int >= 2, got {subbins!r}")
         self._subbins = int(subbins)
-        c = (n_det - 1) / 2.0 if center is None else float(center)
-        if not math.isfinite(c):
-            raise ValueError(f"center must be a finite number, got {center!r}")
+        c = (n_det - 1) / 2.0 if center is None else finite(center, "center")
         super().__init__(shape, (theta.size, n_det))
         self.angles, self.detector_spacing, self.center = theta, ds, c
         self.n_detectors = n_det

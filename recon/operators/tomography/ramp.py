@@ -9,6 +9,7 @@ import math
 import numpy as np
 from array_api_compat import device
 
+from ..._checks import one_of, positive_int
 from ...backend import array_namespace, asarray, irfftn, rfftn
 from .parallel import check_angles
 
@@ -55,11 +56,8 @@ def filter_sinogram(sinogram, filter: str = "ram-lak", *, padding: bool = True, 
         Zero-pad each projection to a power of two :math:`\ge 2 n_d` so the FFT convolution does not
         wrap around; without it the convolution is circular on ``n_detectors`` bins.
     """
-    if filter not in FILTERS:
-        raise ValueError(f"filter must be one of {FILTERS}, got {filter!r}")
-    if isinstance(oversampling, bool) or not isinstance(oversampling, (int, np.integer)) or oversampling < 1:
-        raise ValueError(f"oversampling must be a positive int, got {oversampling!r}")
-    o = int(oversampling)
+    one_of(filter, "filter", FILTERS)
+    o = positive_int(oversampling, "oversampling")
     xp = array_namespace(sinogram)
     n_det = sinogram.shape[-1]
     size = max(64, 2 ** math.ceil(math.log2(2 * n_det))) if padding else n_det
