@@ -5,7 +5,7 @@ import math
 
 from ..backend import array_namespace, asarray, check_finite, is_numpy
 from ..functionals.base import Zero
-from ..functionals.data import L2DataFidelity
+from ..functionals.fidelity import L2DataFidelity
 from ..functionals.ridge import RidgeRegularizer
 from ..functionals.tikhonov import Tikhonov
 from ..functionals.tv import TV

@@ -12,7 +12,7 @@ import math
 from .._checks import finite
 from ..backend import array_namespace, check_finite, is_numpy
 from ..functionals.base import Functional, Zero
-from ..functionals.data import L2DataFidelity
+from ..functionals.fidelity import L2DataFidelity
 from ..functionals.ridge import RidgeRegularizer
 from ..functionals.tikhonov import Tikhonov
 from ..functionals.tv import TV

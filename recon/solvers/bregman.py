@@ -239,7 +239,7 @@ def bregman(
         if denoising:
             x = J.prox(b, 1.0 / tau)
         else:
-            from ..functionals.data import L2DataFidelity
+            from ..functionals.fidelity import L2DataFidelity
             from .proximal_gradient import fista
 
             x0 = K.adjoint(zeros_like(y)) if x is None else x
