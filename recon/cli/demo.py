@@ -7,6 +7,8 @@ The figures are checked before any work and written atomically.
 """
 from __future__ import annotations
 
+import math
+
 import time
 from pathlib import Path
 
@@ -50,8 +52,9 @@ def run(args) -> int:
         _figure(target, title, clean, observed, results, args.force)
     print(f"{'task':<8} {'method':<9} {'weight':>7} {'PSNR in':>8} {'PSNR out':>9} {'time':>7}")
     for task, method, weight, before, after, seconds in rows:
-        print(f"{task:<8} {method:<9} {weight:>7g} {before:>8.2f} {after:>9.2f} {seconds:>6.2f}s")
-    print(f"figures: {', '.join(str(t) for t in targets)}")
+        before = "-" if math.isnan(before) else f"{before:.2f}"  # CT: the data are a sinogram, no PSNR
+        print(f"{task:<8} {method:<9} {weight:>7g} {before:>8} {after:>9.2f} {seconds:>6.2f}s")
+    print(f"total {sum(row[-1] for row in rows):.1f}s; figures: {', '.join(str(t) for t in targets)}")
     return 0
 
 
