@@ -8,7 +8,6 @@ The figures are checked before any work and written atomically.
 from __future__ import annotations
 
 import math
-
 import time
 from pathlib import Path
 
