@@ -17,7 +17,7 @@ import numpy as np
 
 from ._activation_numba import backward_kernel
 
-__all__ = ["require_torch", "convolve", "conv_transpose", "compiled_ready", "activation_nograd",
+__all__ = ["require_torch", "convolve", "conv_transpose", "rescale_to_unit_norm", "compiled_ready", "activation_nograd",
            "spline_activation"]
 
 
@@ -50,6 +50,24 @@ def conv_transpose(y, weights):
     for w in reversed(list(weights)):
         y = torch.nn.functional.conv2d(y, torch.flip(w, (-2, -1)).transpose(0, 1), padding=w.shape[-1] // 2)
     return y
+
+
+def rescale_to_unit_norm(weights, power, iters):
+    r"""Divide the kernels in place so that the chain :math:`W` has :math:`\|W\| = 1`; returns the power vector.
+
+    :math:`\|W\|^2` is estimated by ``iters`` power iterations of :math:`W^T W` from ``power`` (a
+    ``(1, 1, n, n)`` tensor: random, or the vector a previous call returned, so the estimate improves across
+    training steps); every layer is divided by the same factor :math:`\|W\|^{1/L}`.  Call under ``no_grad``.
+    """
+    import torch
+
+    for _ in range(iters):
+        power = conv_transpose(convolve(power, weights), weights)
+        power = power / torch.linalg.norm(power)
+    norm2 = float(torch.linalg.norm(conv_transpose(convolve(power, weights), weights)))
+    for w in weights:
+        w /= norm2 ** (0.5 / len(weights))
+    return power
 
 
 def compiled_ready(z) -> bool:

@@ -29,7 +29,15 @@ from .._checks import finite
 from .loop import TrainingRun, check_budget
 from .parametrization import project_activation
 from .patches import read_images, sample_patches
-from .torch_ops import activation_nograd, compiled_ready, conv_transpose, convolve, require_torch, spline_activation
+from .torch_ops import (
+    activation_nograd,
+    compiled_ready,
+    conv_transpose,
+    convolve,
+    require_torch,
+    rescale_to_unit_norm,
+    spline_activation,
+)
 
 __all__ = ["TorchRidge", "from_regularizer", "train_crr", "to_regularizer"]
 
@@ -168,13 +176,7 @@ def TorchRidge(kernels, coefficients, x_min, x_max, scale=None, dtype="float32",
             proj = project_activation(self.coefficients.detach().double().cpu().numpy(), self.step)
             self.coefficients.copy_(torch.as_tensor(proj, dtype=self.coefficients.dtype))
             u = torch.randn(1, 1, size, size, dtype=w0.dtype) if power is None else power
-            for _ in range(power_steps):
-                u = self.conv_t(self.conv(u))
-                u = u / torch.linalg.norm(u)
-            norm2 = float(torch.linalg.norm(self.conv_t(self.conv(u))))
-            for w in self.weights:
-                w /= norm2 ** (0.5 / len(self.weights))
-            return u
+            return rescale_to_unit_norm(list(self.weights), u, power_steps)
 
     return _TorchRidge()
 

@@ -21,7 +21,15 @@ import math
 import numpy as np
 
 from .parametrization import NORM_SHAPE, SCALING_EPS, NoiseScaling, project_activation, unit_norm
-from .torch_ops import activation_nograd, compiled_ready, conv_transpose, convolve, require_torch, spline_activation
+from .torch_ops import (
+    activation_nograd,
+    compiled_ready,
+    conv_transpose,
+    convolve,
+    require_torch,
+    rescale_to_unit_norm,
+    spline_activation,
+)
 
 __all__ = ["UNIT", "TorchWCRR", "to_regularizer", "start_from"]
 
@@ -159,13 +167,7 @@ def TorchWCRR(kernels, cvx, ccv, mu, scaling, *, x_min=-0.1, x_max=0.1, rho=1.0,
             w0 -= w0.mean(dim=(1, 2, 3), keepdim=True)
             for p in (self.cvx, self.ccv):
                 p.copy_(torch.as_tensor(project_activation(p.detach().double().numpy(), self.step), dtype=p.dtype))
-            for _ in range(iters):
-                power = self.conv_t(self.conv(power))
-                power = power / torch.linalg.norm(power)
-            norm2 = float(torch.linalg.norm(self.conv_t(self.conv(power))))
-            for w in self.weights:
-                w /= norm2 ** (0.5 / len(self.weights))
-            return power
+            return rescale_to_unit_norm(list(self.weights), power, iters)
 
     return _TorchWCRR()
 
