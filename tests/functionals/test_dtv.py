@@ -36,11 +36,12 @@ def _dtv_matrix(v, eta, gamma):
     return np.array(cols).T
 
 
-def _phantom(n=24):
-    """Piecewise-constant guide and an image sharing part of its edges, plus noise."""
+def _phantom(n=24, seed=None):
+    """Piecewise-constant guide and an image sharing part of its edges, plus noise (from ``seed``, else RNG)."""
+    rng = RNG if seed is None else np.random.default_rng(seed)
     r, c = np.mgrid[:n, :n]
     v = ((r - n / 2) ** 2 + (c - n / 2) ** 2 < (n / 3) ** 2).astype(float) + 0.5 * (c > n * 0.7)
-    u = 2.0 * ((r - n / 2) ** 2 + (c - n / 2) ** 2 < (n / 3) ** 2) + 0.05 * RNG.standard_normal((n, n))
+    u = 2.0 * ((r - n / 2) ** 2 + (c - n / 2) ** 2 < (n / 3) ** 2) + 0.05 * rng.standard_normal((n, n))
     return v, u
 
 
@@ -162,14 +163,23 @@ def test_simplex_prox_feasible_and_projection_exact():
 
 
 def test_warm_start_and_moreau():
-    v, f = _phantom(16)
+    # own seeds: the module RNG's state depends on which tests ran before (xdist splits them differently)
+    v, f = _phantom(16, seed=0)
     F = DirectionalTV(v, inner_tol=1e-5, inner_iters=5000)
     u1, F_info = F.prox_with_info(f, 0.1)
-    first = F_info["iterations"]
     u2, F_info = F.prox_with_info(f, 0.1)
     assert F_info["iterations"] == 0 and np.array_equal(u1, u2)
-    _, F_info = F.prox_with_info(f + 0.01 * RNG.standard_normal(f.shape), 0.1)
-    assert 0 < F_info["iterations"] < first
+    # a nearby problem from the previous dual: not fewer iterations on every perturbation (3 of 20 seeds
+    # measured took more), but fewer over a battery, and the same certified minimiser as a cold solve
+    warm_total = cold_total = 0
+    for seed in range(5):
+        g = f + 0.01 * np.random.default_rng(100 + seed).standard_normal(f.shape)
+        u_warm, warm = F.prox_with_info(g, 0.1)
+        u_cold, cold = DirectionalTV(v, inner_tol=1e-5, inner_iters=5000, warm_start=False).prox_with_info(g, 0.1)
+        assert warm["iterations"] > 0 and warm["converged"] and cold["converged"]
+        assert np.linalg.norm(u_warm - u_cold) <= 1e-2 * np.linalg.norm(u_cold)
+        warm_total, cold_total = warm_total + warm["iterations"], cold_total + cold["iterations"]
+    assert warm_total < 0.9 * cold_total
     # Moreau: x = prox_{tau F}(x) + tau prox_{F*/tau}(x / tau); F* is the indicator of {D^T p : |p| <= 1}
     G = DirectionalTV(v, inner_tol=1e-6, inner_iters=5000, warm_start=False)
     tau = 0.1
