@@ -25,7 +25,7 @@ def _lipschitz(model):
         u = model.conv_t(model.conv(u))
         u = u / torch.linalg.norm(u)
     slope = float(torch.max(torch.diff(model.coefficients.detach())) / model.step)
-    return 1.01 * float(torch.linalg.norm(model.conv_t(model.conv(u)))) * slope, w
+    return 1.01 * float(torch.linalg.norm(model.conv_t(model.conv(u))).detach()) * slope, w
 
 
 def _problem(seed=1):
