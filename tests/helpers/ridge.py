@@ -3,7 +3,9 @@ import itertools
 
 import numpy as np
 
-from recon.functionals import LinearSpline, RidgeRegularizer
+from recon.functionals import L2DataFidelity, LinearSpline, RidgeRegularizer
+from recon.operators import Convolution
+from recon.operators.convolution import gaussian_kernel
 
 KNOTS = np.linspace(-0.1, 0.1, 21)
 
@@ -34,3 +36,13 @@ def make_reg(kind="crr", seed=0, channels=(1, 4, 8, 12), xp=np, mu=None):
     ks = [k / reg.w_norm ** (1 / len(ks)) for k in ks]  # ||W|| = 1 on 16x16, as the published models
     from recon.backend import asarray
     return RidgeRegularizer([asarray(k, xp=xp) for k in ks], reg.activation, scale=reg.scale, norm_shape=(16, 16))
+
+
+def deblur_problem(kind, weight, dtype=np.float64, n=16, seed=0):
+    """``(f, y)``: ``f = ½‖k * x − y‖² + weight R`` for Gaussian blur (σ 1.5 px) of a random ``n``×``n`` image
+    with 1% noise and ``R = make_reg(kind)``; a non-convex problem for ``kind="wcrr"`` (blur has a near-null space)."""
+    rng = np.random.default_rng(seed)
+    clean = (0.5 + 0.2 * rng.standard_normal((n, n))).astype(dtype)
+    A = Convolution(gaussian_kernel(1.5), clean.shape)
+    y = (A(clean) + 0.01 * rng.standard_normal(clean.shape)).astype(dtype)
+    return L2DataFidelity(y, A) + weight * make_reg(kind, seed=seed), y

@@ -3,23 +3,13 @@ deblurring app."""
 import numpy as np
 
 import recon
-from recon.functionals import L2DataFidelity
-from recon.operators import Convolution
 from recon.operators.convolution import gaussian_kernel
 from recon.solvers import monotone_apg
-from tests.helpers.ridge import make_reg
-
-
-def _deblur_problem(kind, weight, dtype=np.float64, n=16, seed=0):
-    rng = np.random.default_rng(seed)
-    clean = (0.5 + 0.2 * rng.standard_normal((n, n))).astype(dtype)
-    A = Convolution(gaussian_kernel(1.5), clean.shape)
-    y = (A(clean) + 0.01 * rng.standard_normal(clean.shape)).astype(dtype)
-    return L2DataFidelity(y, A) + weight * make_reg(kind, seed=seed), y
+from tests.helpers.ridge import deblur_problem, make_reg
 
 
 def test_deblur_wcrr_uses_the_monotone_scheme():
-    f, y = _deblur_problem("wcrr", 0.3)
+    f, y = deblur_problem("wcrr", 0.3)
     reg = make_reg("wcrr")
     res = recon.deblur(y, gaussian_kernel(1.5), reg=reg, weight=0.3, iters=400, tol=1e-8, return_result=True)
     assert "rejected" in res.extras and "stationarity" in res.extras

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 
 from recon.backend import array_namespace, to_numpy
-from recon.functionals import Functional, L2DataFidelity, NonNegativity
-from recon.operators import Convolution, MatrixOperator
-from recon.operators.convolution import gaussian_kernel
+from recon.functionals import Functional, NonNegativity
+from recon.operators import MatrixOperator
 from recon.solvers import fista, monotone_apg, prox_gradient_residual
-from tests.helpers.ridge import make_reg
+from tests.helpers.ridge import deblur_problem, make_reg
 from tests.helpers.toy import L1, LeastSquares, lasso_kkt, lasso_problem
 
 
@@ -66,17 +65,9 @@ def test_lasso_satisfies_kkt():
 
 
 # -- WCRR deblurring: a non-convex problem (blur has a near-null space) ----------------------------
-def _deblur_problem(kind, weight, dtype=np.float64, n=16, seed=0):
-    rng = np.random.default_rng(seed)
-    clean = (0.5 + 0.2 * rng.standard_normal((n, n))).astype(dtype)
-    A = Convolution(gaussian_kernel(1.5), clean.shape)
-    y = (A(clean) + 0.01 * rng.standard_normal(clean.shape)).astype(dtype)
-    return L2DataFidelity(y, A) + weight * make_reg(kind, seed=seed), y
-
-
 @pytest.mark.parametrize("weight", [0.5, 2.0])
 def test_objective_is_non_increasing_and_ends_at_a_critical_point(weight):
-    f, y = _deblur_problem("wcrr", weight)
+    f, y = deblur_problem("wcrr", weight)
     assert make_reg("wcrr").weak_convexity > 0
     res = monotone_apg(f, None, y, iters=2000, tol=1e-8)
     assert res.converged
@@ -91,7 +82,7 @@ def test_objective_is_non_increasing_and_ends_at_a_critical_point(weight):
 
 
 def test_non_negativity_constraint_critical_point():
-    f, y = _deblur_problem("wcrr", 0.5)
+    f, y = deblur_problem("wcrr", 0.5)
     y = y - 0.5  # about half the pixels want to be negative
     res = monotone_apg(f, NonNegativity(), np.maximum(y, 0), iters=2000, tol=1e-8)
     assert res.converged
@@ -101,7 +92,7 @@ def test_non_negativity_constraint_critical_point():
 
 
 def test_convex_case_matches_fistas_minimiser():
-    f, y = _deblur_problem("crr", 1.0)
+    f, y = deblur_problem("crr", 1.0)
     y = np.maximum(y - 0.5, 0)  # the constraint is active on about half the pixels
     ref = fista(f, NonNegativity(), y, iters=2000, tol=1e-10)
     res = monotone_apg(f, NonNegativity(), y, iters=2000, tol=1e-10)
@@ -111,7 +102,7 @@ def test_convex_case_matches_fistas_minimiser():
 
 
 def test_accelerates_over_the_plain_gradient_step():
-    f, y = _deblur_problem("wcrr", 0.05)
+    f, y = deblur_problem("wcrr", 0.05)
     res = monotone_apg(f, None, y, iters=200, tol=0)
     plain = y
     for _ in range(200):
@@ -121,7 +112,7 @@ def test_accelerates_over_the_plain_gradient_step():
 
 
 def test_float32_stays_float32():
-    f, y = _deblur_problem("wcrr", 0.2, dtype=np.float32)
+    f, y = deblur_problem("wcrr", 0.2, dtype=np.float32)
     res = monotone_apg(f, None, y, iters=300, tol=1e-5)
     assert res.x.dtype == np.float32
     F = np.array(res.history["objective"])
@@ -130,7 +121,7 @@ def test_float32_stays_float32():
 
 # -- stopping rules and checks --------------------------------------------------------------------
 def test_stationarity_tol_stops_and_certifies():
-    f, y = _deblur_problem("wcrr", 0.5)
+    f, y = deblur_problem("wcrr", 0.5)
     res = monotone_apg(f, None, y, iters=2000, tol=0, stationarity_tol=1e-6)
     assert res.converged and "stationarity" in res.message and res.iterations < 2000
     rel = res.history["relative_stationarity"]
@@ -140,12 +131,12 @@ def test_stationarity_tol_stops_and_certifies():
 
 
 def test_tol_zero_runs_all_iterations():
-    f, y = _deblur_problem("wcrr", 0.2)
+    f, y = deblur_problem("wcrr", 0.2)
     assert monotone_apg(f, None, y, iters=15, tol=0).iterations == 15
 
 
 def test_callback_stops():
-    f, y = _deblur_problem("wcrr", 0.2)
+    f, y = deblur_problem("wcrr", 0.2)
     res = monotone_apg(f, None, y, iters=100, tol=0, callback=lambda k, x: k == 3)
     assert res.iterations == 3 and res.converged and "callback" in res.message
 
@@ -155,12 +146,12 @@ def test_callback_stops():
                                               ({"tol": -1.0}, "tol"),
                                               ({"stationarity_tol": -1.0}, "stationarity_tol")])
 def test_bad_arguments_name_them(kwargs, name):
-    f, y = _deblur_problem("wcrr", 0.2)
+    f, y = deblur_problem("wcrr", 0.2)
     with pytest.raises(ValueError, match=name):
         monotone_apg(f, None, y, **kwargs)
 
 
 def test_start_outside_the_domain_is_an_error():
-    f, y = _deblur_problem("wcrr", 0.2)
+    f, y = deblur_problem("wcrr", 0.2)
     with pytest.raises(ValueError, match="x0"):
         monotone_apg(f, NonNegativity(), y - 10.0)
