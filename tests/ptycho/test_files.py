@@ -20,31 +20,30 @@ def test_files_round_trip(tmp_path, suffix):
         ptycho.simulate(obj, probe, positions, path=path, wavelength=632.8e-9, zo=5e-2, dxd=28.8e-6)
 
 
-def test_ptylab_position_rule(tmp_path):
+def _cpm_file(path, encoder_pixels):
+    """A PtyLab CPM file with two 16x16 patterns of ones on a 64x64 object; ``encoder_pixels`` the scan
+    positions in object pixels (the file stores them in metres).  Returns ``(path, dxo, nd, No)``."""
     h5py = pytest.importorskip("h5py")
-    path = tmp_path / "cpm.hdf5"
     wavelength, zo, dxd, nd, No = 632.8e-9, 5e-2, 28.8e-6, 16, 64
     dxo = wavelength * zo / (nd * dxd)
-    encoder = np.array([[0.0, 0.0], [3.2, -5.7]]) * dxo
     with h5py.File(path, "w") as f:
-        for k, v in dict(ptychogram=np.ones((2, nd, nd)), encoder=encoder, wavelength=wavelength, zo=zo,
-                         dxd=dxd, No=No).items():
+        for k, v in dict(ptychogram=np.ones((2, nd, nd)), encoder=np.asarray(encoder_pixels) * dxo,
+                         wavelength=wavelength, zo=zo, dxd=dxd, No=No).items():
             f.create_dataset(k, data=v)
+    return path, dxo, nd, No
+
+
+def test_ptylab_position_rule(tmp_path):
+    path, dxo, nd, No = _cpm_file(tmp_path / "cpm.hdf5", [[0.0, 0.0], [3.2, -5.7]])
+    encoder = np.array([[0.0, 0.0], [3.2, -5.7]]) * dxo
     scan = ptycho.load(path)
     assert np.allclose(np.rint(scan.positions), np.round(encoder / dxo) + No // 2 - nd // 2)
     assert scan.object_shape == (No, No)
 
 
 def test_ptylab_files_round_to_ptylab_corners_unless_subpixel(tmp_path):
-    h5py = pytest.importorskip("h5py")
-    path = tmp_path / "cpm.h5"
-    wavelength, zo, dxd, nd, No = 632.8e-9, 5e-2, 28.8e-6, 16, 64
-    dxo = wavelength * zo / (nd * dxd)
+    path, dxo, nd, No = _cpm_file(tmp_path / "cpm.h5", [[0.3, 0.0], [3.2, -5.7]])
     encoder = np.array([[0.3, 0.0], [3.2, -5.7]]) * dxo
-    with h5py.File(path, "w") as f:
-        for k, v in dict(ptychogram=np.ones((2, nd, nd)), encoder=encoder, wavelength=wavelength, zo=zo,
-                         dxd=dxd, No=No).items():
-            f.create_dataset(k, data=v)
     corners = np.round(encoder / dxo) + No // 2 - nd // 2
     assert np.array_equal(ptycho.load(path).positions, corners)
     assert np.allclose(ptycho.load(path, subpixel=True).positions, encoder / dxo + No // 2 - nd // 2)
