@@ -1,6 +1,8 @@
 """Compiled backward pass of the scaled spline activation (numba, optional): the trainers' autograd step."""
 from __future__ import annotations
 
+from .._compiled import enabled, lazy
+
 __all__ = ["activation_backward", "backward_kernel"]
 
 
@@ -32,13 +34,10 @@ def activation_backward(z, g, mul, shift, c, last, scale, channels, inv_h, grad_
         grad_s[ch] += acc
 
 
-_KERNEL = []
+_KERNEL = lazy(activation_backward)
 
 
 def backward_kernel():
-    """:func:`activation_backward` compiled on first use, or ``None`` (no numba, or ``RECON_NUMBA=0``)."""
-    if not _KERNEL:
-        from .._compiled import compiled
-
-        _KERNEL.append(compiled(activation_backward))
-    return _KERNEL[0]
+    """:func:`activation_backward` compiled at its first call, or ``None`` when kernels are off (no numba,
+    ``RECON_NUMBA=0``, or :func:`recon._compiled.disabled`)."""
+    return _KERNEL if _KERNEL is not None and enabled() else None
